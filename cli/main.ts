@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { setLogLevel } from '../log/logger';
+import { registerDevCommands } from './dev';
+import { reportError } from './errors';
+
+export function buildProgram(): Command {
+  const program = new Command('synfarm')
+    .description(
+      'Farm synthetic facial-expression data (SynFER-style) into WebDataset shards on S3 with Temporal',
+    )
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .showHelpAfterError()
+    .exitOverride();
+  program.hook('preAction', (cmd) => {
+    if (cmd.opts().verbose) setLogLevel('debug');
+  });
+  registerDevCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    return reportError(err, argv.includes('--verbose') || argv.includes('-v'));
+  }
+}

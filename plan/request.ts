@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { AFFECTNET_CLASSES, AU_IDS, AU_MAX_INTENSITY } from './expressions';
+
+/**
+ * One planned sample: everything a generator needs, derived purely from
+ * (run seed, shard index, sample index, round). It is stored in the sample's `.json`
+ * and is small enough to recompute anywhere, so it never has to ride in a Temporal payload.
+ */
+export const AuVectorSchema = z.partialRecord(z.enum(AU_IDS), z.number().min(0).max(AU_MAX_INTENSITY));
+export type AuVector = z.infer<typeof AuVectorSchema>;
+
+export const IdentitySchema = z.object({
+  ageBand: z.enum(['young adult', 'adult', 'middle-aged', 'elderly']),
+  gender: z.enum(['feminine', 'masculine', 'androgynous']),
+  /** Fitzpatrick-like scale, 1 (lightest) .. 6 (darkest). */
+  skinTone: z.number().int().min(1).max(6),
+  faceShape: z.enum(['oval', 'round', 'square', 'heart', 'long']),
+  hair: z.enum(['short dark', 'short light', 'long dark', 'long light', 'curly', 'bald', 'gray']),
+  eyeColor: z.enum(['brown', 'blue', 'green', 'hazel', 'gray']),
+  glasses: z.boolean(),
+  facialHair: z.enum(['none', 'stubble', 'beard', 'moustache']),
+  /** Degrees; small so the face stays frontal enough for FER models. */
+  headPose: z.object({ yaw: z.number(), pitch: z.number(), roll: z.number() }),
+  lighting: z.object({
+    direction: z.enum(['front', 'left', 'right', 'top']),
+    strength: z.number().min(0).max(1),
+    warmth: z.enum(['neutral', 'warm', 'cool']),
+  }),
+  background: z.enum(['studio gray', 'white wall', 'office', 'outdoor park', 'dark backdrop', 'living room']),
+});
+export type Identity = z.infer<typeof IdentitySchema>;
+
+export const SampleRequestSchema = z.object({
+  /** WebDataset key `<shard:06d>_<index:06d>`; no dots. */
+  key: z.string().regex(/^[0-9]{6}_[0-9]{6}$/),
+  shard: z.number().int().min(0),
+  index: z.number().int().min(0),
+  round: z.number().int().min(0),
+  classIndex: z.number().int().min(0).max(AFFECTNET_CLASSES.length - 1),
+  className: z.enum(AFFECTNET_CLASSES),
+  aus: AuVectorSchema,
+  /** For unilateral AUs (contempt): which side of the face shows them. */
+  auSide: z.partialRecord(z.enum(AU_IDS), z.enum(['left', 'right'])),
+  identity: IdentitySchema,
+  prompt: z.string(),
+  /** uint32 seed for the generator backend; generators must be deterministic given it. */
+  generatorSeed: z.number().int().min(0).max(0xffffffff),
+});
+export type SampleRequest = z.infer<typeof SampleRequestSchema>;

@@ -1,0 +1,39 @@
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * The object store as synfarm sees it: keys relative to the store's base URL
+ * (`s3://bucket/prefix` or `file:///dir`). Both implementations keep the same guarantees,
+ * so every caller is tested once against each.
+ */
+export interface ObjectStore {
+  /** Base URL this store was opened with, without credentials. */
+  readonly url: string;
+  put(key: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<void>;
+  /**
+   * Streams a large object (multipart on S3). Atomic from a reader's view: until the returned
+   * promise resolves, `key` is neither listed nor readable; on failure nothing is left behind.
+   */
+  putStream(
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    options?: { contentType?: string; signal?: AbortSignal },
+  ): Promise<{ bytes: number }>;
+  /** Writes only if the key does not exist yet; returns false when it already did. */
+  putIfAbsent(key: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<boolean>;
+  /** Throws ObjectNotFoundError when missing. */
+  get(key: string): Promise<Uint8Array>;
+  /** Optional byte range [start, end] inclusive, like HTTP Range. */
+  getStream(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Keys under a prefix, in lexicographic order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<number>;
+  /** A URL a consumer without synfarm can read: presigned https for S3, file:// for local. */
+  publicUrl(key: string, options?: { expiresInSeconds?: number }): Promise<string>;
+}

@@ -1,0 +1,41 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { devDown, devStatus, devUp, readCredentials } from '../infra/dev-stack';
+import { PROJECT_ROOT } from '../infra/paths';
+import type { TestStack } from './support/stack';
+
+/**
+ * One real stack for the whole test run, on its own ports and state folder so a developer's
+ * `synfarm dev up` stack is never touched. The Temporal history threshold that suggests
+ * continue-as-new is lowered so every test run exercises it.
+ */
+export const TEST_STACK_CONFIG = {
+  stateDir: path.join(PROJECT_ROOT, '.state', 'test'),
+  temporalPort: 27233,
+  temporalUiPort: 28233,
+  s3Port: 27070,
+  bucket: 'synfarm-test',
+  dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 400 },
+};
+
+export default async function setup(project: TestProject) {
+  const status = await devStatus(TEST_STACK_CONFIG);
+  if (!status.temporal.running && !status.s3.running) {
+    await rm(TEST_STACK_CONFIG.stateDir, { recursive: true, force: true });
+  }
+  const info = await devUp(TEST_STACK_CONFIG, (msg) => process.stderr.write(`[test stack] ${msg}\n`));
+  const creds = await readCredentials(info);
+  const stack: TestStack = {
+    s3: { endpoint: info.s3.endpoint, bucket: info.s3.bucket, region: info.s3.region, ...creds },
+    temporal: {
+      address: info.temporal.address,
+      namespace: info.temporal.namespace,
+      uiUrl: info.temporal.uiUrl,
+    },
+  };
+  project.provide('stack', stack);
+  return async () => {
+    if (process.env.SYNFARM_TEST_KEEP_STACK !== '1') await devDown(TEST_STACK_CONFIG);
+  };
+}
