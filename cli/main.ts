@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { setLogLevel } from '../log/logger';
 import { registerDevCommands } from './dev';
 import { reportError } from './errors';
+import { registerRunCommands } from './runs';
+import { registerWorkerCommand } from './worker';
 
 export function buildProgram(): Command {
   const program = new Command('synfarm')
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     if (cmd.opts().verbose) setLogLevel('debug');
   });
   registerDevCommands(program);
+  registerRunCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

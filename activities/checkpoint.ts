@@ -1,0 +1,20 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Records progress and honours cancellation in one call, at every part boundary: the heartbeat
+ * is how Temporal both learns we are alive and tells us to stop.
+ */
+export function checkpoint(details: Record<string, unknown>): void {
+  const ctx = Context.current();
+  ctx.heartbeat(details);
+  if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+}
+
+export function cancellationSignal(): AbortSignal {
+  return Context.current().cancellationSignal;
+}
+
+/** What the previous attempt reported, for logs only: storage is the truth for what is done. */
+export function previousHeartbeat(): unknown {
+  return Context.current().info.heartbeatDetails;
+}

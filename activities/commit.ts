@@ -1,0 +1,199 @@
+import { Readable } from 'node:stream';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { Calibration } from '../models/calibrator/schema';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { shardName } from '../plan/keys';
+import { parseSidecar, type Sidecar } from '../run/sidecar';
+import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
+import { checkpoint } from './checkpoint';
+import type { ActivityDeps } from './deps';
+import { failFastOnBadInput } from './failures';
+import { type RoundDecisions, readDecisions } from './filter';
+import { getOrUndefined, refreshManifest } from './manifest';
+import { type StagedImage, unpackGeneratedPart, unpackLabels } from './parts';
+import type { RunContext } from './run-context';
+import type { CommitResult, ShardRef } from './types';
+
+/** The sample's `.json`: intended and calibrated labels, AUs, prompt, seeds, model ids. */
+function sampleJson(img: StagedImage, label: Calibration, runSeed: number): string {
+  const r = img.request;
+  return JSON.stringify({
+    key: r.key,
+    shard: r.shard,
+    index: r.index,
+    round: r.round,
+    intended: { classIndex: r.classIndex, className: r.className },
+    label: {
+      classIndex: label.classIndex ?? r.classIndex,
+      className: label.className ?? r.className,
+      confidence: label.confidence,
+      soft: label.softLabel,
+      agrees: label.agrees,
+    },
+    aus: { requested: r.aus, side: r.auSide, measured: label.aus.measured },
+    identity: r.identity,
+    prompt: r.prompt,
+    seeds: { run: runSeed, generator: r.generatorSeed },
+    generator: img.generator,
+    calibrator: label.calibrator,
+    calibration: { models: label.models, ensemble: label.ensemble, face: label.face },
+    image: { format: img.format, width: img.width, height: img.height },
+  });
+}
+
+/** Which kept samples make the shard: per intended class, the earliest up to the planned count. */
+function chooseSamples(rounds: readonly RoundDecisions[], planned: readonly number[]): Set<string> {
+  const taken = planned.map(() => 0);
+  const chosen = new Set<string>();
+  for (const round of rounds) {
+    for (const d of round.decisions) {
+      if (d.keep && taken[d.classIndex]! < planned[d.classIndex]!) {
+        taken[d.classIndex]! += 1;
+        chosen.add(d.key);
+      }
+    }
+  }
+  return chosen;
+}
+
+async function verifyCommitted(ctx: RunContext, sidecar: Sidecar): Promise<boolean> {
+  const digest = new StreamDigest();
+  try {
+    const stream = await ctx.store.getStream(ctx.keys.shardTar(sidecar.shard));
+    for await (const _ of digestingStream(stream as AsyncIterable<Uint8Array>, digest));
+  } catch {
+    return false;
+  }
+  return digest.bytes === sidecar.bytes && digest.sha256 === sidecar.sha256;
+}
+
+/**
+ * Streams the chosen samples, in planned order, into the shard's tar (multipart upload, so
+ * a crash leaves no visible partial object), then writes the sidecar — the commit marker —
+ * and only then removes staging. Re-committing a committed shard verifies its checksum and
+ * does nothing else, so retries and re-runs are safe at every step.
+ */
+export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Promise<RunContext>) {
+  return async function commit(ref: ShardRef): Promise<CommitResult> {
+    return failFastOnBadInput(async () => {
+      const ctx = await runContext(ref);
+      const tarKey = ctx.keys.shardTar(ref.shard);
+      const sidecarKey = ctx.keys.shardSidecar(ref.shard);
+
+      const existing = await getOrUndefined(ctx, sidecarKey);
+      if (existing) {
+        const sidecar = parseSidecar(existing);
+        if (!(await verifyCommitted(ctx, sidecar))) {
+          await ctx.store.delete(sidecarKey);
+          throw ApplicationFailure.nonRetryable(
+            `shard ${ref.shard} of run ${ref.runId}: ${tarKey} does not match its sidecar's checksum; the sidecar was removed, so \`synfarm resume ${ref.runId}\` will rebuild the shard`,
+            'CorruptShard',
+          );
+        }
+        await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
+        return {
+          shard: ref.shard,
+          samples: sidecar.samples,
+          bytes: sidecar.bytes,
+          sha256: sidecar.sha256,
+          shortfall: sidecar.shortfall,
+          rejectsByReason: sidecar.rejectsByReason,
+          alreadyCommitted: true,
+        };
+      }
+
+      const rounds: RoundDecisions[] = [];
+      for (let r = 0; ; r++) {
+        const d = await readDecisions(ctx, ref.shard, r);
+        if (!d) break;
+        rounds.push(d);
+      }
+      if (rounds.length === 0) throw new Error(`shard ${ref.shard}: nothing filtered yet, cannot commit`);
+      const planned = ctx.shardClassCounts(ref.shard);
+      const chosen = chooseSamples(rounds, planned);
+      const rejectsByReason: Record<string, number> = {};
+      for (const round of rounds)
+        for (const d of round.decisions)
+          for (const reason of d.reasons) rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + 1;
+
+      const classHistogram = AFFECTNET_CLASSES.map(() => 0);
+      const keys: string[] = [];
+      const seed = ctx.spec.seed;
+      async function* samples(): AsyncGenerator<Sample> {
+        let written = 0;
+        for (const round of rounds) {
+          const partsPrefix = ctx.keys.roundPrefix(ref.shard, round.round);
+          const genKeys: string[] = [];
+          for await (const obj of ctx.store.list(partsPrefix))
+            if (/\/gen-\d{6}\.tar$/.test(obj.key)) genKeys.push(obj.key);
+          for (const [p, genKey] of genKeys.entries()) {
+            await deps.testHooks?.beforePart?.('commit', ref.shard, p);
+            const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
+            const labels = new Map(
+              unpackLabels(await ctx.store.get(ctx.keys.labelsPart(ref.shard, round.round, p))).map((l) => [
+                l.key,
+                l,
+              ]),
+            );
+            for (const img of images) {
+              if (!chosen.has(img.key)) continue;
+              const label = labels.get(img.key);
+              if (!label) throw new Error(`shard ${ref.shard}: no label stored for ${img.key}`);
+              const cls = label.classIndex ?? img.request.classIndex;
+              classHistogram[cls]! += 1;
+              keys.push(img.key);
+              written++;
+              yield {
+                __key__: img.key,
+                [img.format]: img.bytes,
+                json: sampleJson(img, label, seed),
+                cls: String(cls),
+              };
+            }
+            checkpoint({ samplesWritten: written });
+          }
+        }
+      }
+
+      const digest = new StreamDigest();
+      await ctx.store.putStream(tarKey, Readable.from(digestingStream(writeTar(samples()), digest)), {
+        contentType: 'application/x-tar',
+      });
+      const plannedTotal = planned.reduce((a, b) => a + b, 0);
+      const sidecar: Sidecar = {
+        format: 'synfarm-shard-v1',
+        runId: ref.runId,
+        shard: ref.shard,
+        tar: `${shardName(ref.shard)}.tar`,
+        samples: keys.length,
+        bytes: digest.bytes,
+        sha256: digest.sha256,
+        planned: plannedTotal,
+        shortfall: plannedTotal - keys.length,
+        rounds: rounds.length,
+        classHistogram,
+        rejectsByReason,
+        keys: { first: keys[0] ?? null, last: keys.at(-1) ?? null },
+      };
+      await ctx.store.put(sidecarKey, `${JSON.stringify(sidecar, null, 2)}\n`, {
+        contentType: 'application/json',
+      });
+      await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
+      try {
+        await refreshManifest(ctx);
+      } catch (err) {
+        // The shard is committed; the dataset workflow rewrites the manifest at the end anyway.
+        log.warn('manifest refresh after commit failed', { shard: ref.shard, error: (err as Error).message });
+      }
+      return {
+        shard: ref.shard,
+        samples: sidecar.samples,
+        bytes: sidecar.bytes,
+        sha256: sidecar.sha256,
+        shortfall: sidecar.shortfall,
+        rejectsByReason,
+        alreadyCommitted: false,
+      };
+    });
+  };
+}

@@ -1,0 +1,41 @@
+import { ApplicationFailure } from '@temporalio/activity';
+
+/**
+ * Error codes that mean the input is wrong (spec, model file, backend): retrying cannot help,
+ * so they become non-retryable failures of type `InvalidInput` that the workflow surfaces at once.
+ */
+const INPUT_ERROR_CODES = new Set([
+  'invalid-spec',
+  'unknown-backend',
+  'model-load-failed',
+  'missing-model',
+  'invalid-request',
+  'invalid-size',
+  'invalid-au',
+  'backend-unavailable',
+  'descriptor-mismatch',
+  'unsupported-store-url',
+  'bucket-not-found',
+  'invalid-credentials',
+  'access-denied',
+  'missing-credentials',
+]);
+
+export function isInputError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && INPUT_ERROR_CODES.has(code);
+}
+
+/** Runs `fn`, turning input errors into non-retryable failures with the user-facing message. */
+export async function failFastOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isInputError(err)) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput', {
+        code: (err as { code: string }).code,
+      });
+    }
+    throw err;
+  }
+}

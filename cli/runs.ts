@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { FarmClient, type RunStatus } from '../client/runs';
+import { resolveConnections } from '../infra/connections';
+import { loadSpec } from '../spec';
+import { formatDuration, formatRejects, progressLine } from './output';
+
+async function connect(): Promise<FarmClient> {
+  const conn = await resolveConnections();
+  return FarmClient.connect({
+    temporal: conn.temporal,
+    s3: conn.s3,
+    queuePrefix: process.env.SYNFARM_QUEUE_PREFIX,
+  });
+}
+
+function describeStatus(s: RunStatus): string {
+  const lines = [
+    `run        ${s.runId} (${s.workflow})`,
+    `output     ${s.outputUrl}`,
+    `shards     ${s.committed.shards}/${s.committed.plannedShards} committed`,
+    `samples    ${s.committed.samples.toLocaleString('en-US')} committed of ${s.committed.plannedSamples.toLocaleString('en-US')} planned`,
+    `rejects    ${formatRejects(s.rejectsByReason)}`,
+  ];
+  if (s.progress) {
+    lines.push(
+      `running    ${s.progress.shards.running} shards (window ${s.progress.window}), ${s.progress.shards.failed} failed`,
+      `rate       ${s.progress.rate.toFixed(1)} samples/s, ETA ${formatDuration(s.progress.etaSeconds)}`,
+    );
+    for (const f of s.progress.failed) lines.push(`failed     shard ${f.shard}: ${f.message}`);
+  }
+  if (s.failure) lines.push(`failure    ${s.failure}`);
+  if (s.uiUrl) lines.push(`web UI     ${s.uiUrl}`);
+  return lines.join('\n');
+}
+
+/** Follows a run until it closes: a live bar on a TTY, a line per change otherwise. */
+export async function watchRun(client: FarmClient, runId: string, output?: string): Promise<RunStatus> {
+  const tty = process.stderr.isTTY;
+  const bar = tty
+    ? new SingleBar({
+        format: ' {bar} {value}/{total} shards | {samples} samples | {rate}/s | ETA {eta_h}',
+        hideCursor: true,
+      })
+    : undefined;
+  let last = '';
+  let status = await client.status(runId, output);
+  bar?.start(status.committed.plannedShards, status.committed.shards, {
+    samples: 0,
+    rate: '0.0',
+    eta_h: '-',
+  });
+  while (status.workflow === 'running' || status.workflow === 'continued') {
+    await sleep(1000);
+    status = await client.status(runId, output);
+    const p = status.progress;
+    if (p) {
+      bar?.update(p.shards.committed, {
+        samples: p.samples.committed,
+        rate: p.rate.toFixed(1),
+        eta_h: formatDuration(p.etaSeconds),
+      });
+      const line = progressLine(p);
+      if (!tty && line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+    }
+  }
+  bar?.update(status.committed.shards);
+  bar?.stop();
+  return status;
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('launch')
+    .argument('<spec>', 'run spec file (YAML or JSON)')
+    .description('validate a spec, write spec.json once and start the run')
+    .option('--wait', 'follow the run with a progress bar until it ends')
+    .option('--window <n>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
+    .action(async (specPath: string, opts: { wait?: boolean; window?: number }) => {
+      const spec = await loadSpec(specPath);
+      const client = await connect();
+      try {
+        const { uiUrl } = await client.launch(spec, { window: opts.window });
+        process.stdout.write(
+          `launched ${spec.runId}: ${spec.targetSamples.toLocaleString('en-US')} samples in ${spec.shardCount} shards -> ${spec.output}\n`,
+        );
+        if (uiUrl) process.stdout.write(`web UI: ${uiUrl}\n`);
+        if (opts.wait) {
+          const status = await watchRun(client, spec.runId, spec.output);
+          process.stdout.write(`${describeStatus(status)}\n`);
+          if (status.workflow !== 'completed') process.exitCode = 1;
+        }
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('status')
+    .argument('<run>', 'run id')
+    .description('progress of a run: from the workflow while it runs, from the sidecars otherwise')
+    .option('--watch', 'keep following until the run ends')
+    .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: { watch?: boolean; output?: string; json?: boolean }) => {
+      const client = await connect();
+      try {
+        const status = opts.watch
+          ? await watchRun(client, runId, opts.output)
+          : await client.status(runId, opts.output);
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status)}\n`,
+        );
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('resume')
+    .argument('<run>', 'run id')
+    .description('run the missing shards of a failed, cancelled or lost run against its stored spec.json')
+    .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
+    .option('--wait', 'follow the run until it ends')
+    .action(async (runId: string, opts: { output?: string; wait?: boolean }) => {
+      const client = await connect();
+      try {
+        const { uiUrl } = await client.resume(runId, { output: opts.output });
+        process.stdout.write(`resumed ${runId}${uiUrl ? ` (${uiUrl})` : ''}\n`);
+        if (opts.wait) {
+          const status = await watchRun(client, runId, opts.output);
+          process.stdout.write(`${describeStatus(status)}\n`);
+          if (status.workflow !== 'completed') process.exitCode = 1;
+        }
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('cancel')
+    .argument('<run>', 'run id')
+    .description('cancel a run: every running shard stops at its next checkpoint; resume later')
+    .action(async (runId: string) => {
+      const client = await connect();
+      try {
+        await client.cancel(runId);
+        process.stdout.write(`cancellation requested for ${runId}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('list')
+    .description('runs known to Temporal, with their state')
+    .action(async () => {
+      const client = await connect();
+      try {
+        const runs = await client.list();
+        if (runs.length === 0) process.stdout.write('no runs\n');
+        for (const r of runs) {
+          process.stdout.write(
+            `${r.runId.padEnd(32)} ${r.state.padEnd(12)} ${r.started?.toISOString() ?? ''}\n`,
+          );
+        }
+      } finally {
+        await client.close();
+      }
+    });
+}

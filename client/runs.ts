@@ -1,0 +1,262 @@
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { StageTimeouts } from '../activities/types';
+import { runKeys } from '../run/layout';
+import { ManifestSchema } from '../run/manifest';
+import { parseResolvedSpec, type Spec, specDigest, specToJson } from '../spec';
+import { ObjectNotFoundError, openStore, type StoreOptions } from '../storage';
+import type { ObjectStore } from '../storage/object-store';
+import { checkBackends } from '../workers/models';
+import type { DatasetWorkflowInput, Progress } from '../workflows/dataset';
+import { taskQueues } from '../workflows/task-queues';
+import { RunError } from './errors';
+
+export interface FarmClientOptions {
+  temporal: { address: string; namespace: string; uiUrl?: string };
+  s3: StoreOptions;
+  /** Task-queue prefix (tests, several farms on one namespace). */
+  queuePrefix?: string;
+}
+
+export interface LaunchOptions {
+  window?: number;
+  timeouts?: Partial<StageTimeouts>;
+}
+
+export const DEFAULT_TIMEOUTS: StageTimeouts = { heartbeatSeconds: 60, stageStartToCloseSeconds: 2 * 3600 };
+export const DEFAULT_WINDOW = 8;
+
+export interface RunStatus {
+  runId: string;
+  outputUrl: string;
+  /** Temporal's view, or `unknown` when the server has no record of the run. */
+  workflow:
+    | 'running'
+    | 'completed'
+    | 'failed'
+    | 'cancelled'
+    | 'terminated'
+    | 'timed-out'
+    | 'continued'
+    | 'unknown';
+  progress?: Progress;
+  /** From the sidecars in storage: true whatever Temporal knows. */
+  committed: { shards: number; samples: number; plannedShards: number; plannedSamples: number };
+  rejectsByReason: Record<string, number>;
+  failure?: string;
+  uiUrl?: string;
+}
+
+/**
+ * The user-side operations on runs: launch, status, resume, cancel, list. The dataset
+ * workflow's id is the run id; its memo remembers the output URL so later commands need only
+ * the run id.
+ */
+export class FarmClient {
+  private constructor(
+    readonly client: Client,
+    private readonly connection: Connection,
+    private readonly options: FarmClientOptions,
+  ) {}
+
+  static async connect(options: FarmClientOptions): Promise<FarmClient> {
+    const connection = await Connection.connect({ address: options.temporal.address });
+    return new FarmClient(
+      new Client({ connection, namespace: options.temporal.namespace }),
+      connection,
+      options,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  store(outputUrl: string): ObjectStore {
+    return openStore(outputUrl, this.options.s3);
+  }
+
+  uiLink(runId: string): string | undefined {
+    const ui = this.options.temporal.uiUrl;
+    return ui
+      ? `${ui}/namespaces/${encodeURIComponent(this.options.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`
+      : undefined;
+  }
+
+  /**
+   * Writes spec.json once and starts the run. Launching the same spec again continues the run
+   * (like resume); the same run id with a different spec is refused before anything is written.
+   */
+  async launch(spec: Spec, options: LaunchOptions = {}): Promise<{ runId: string; uiUrl?: string }> {
+    checkBackends(spec);
+    const store = this.store(spec.output);
+    const key = runKeys(spec.runId).spec;
+    const written = await store.putIfAbsent(key, specToJson(spec), { contentType: 'application/json' });
+    if (!written) {
+      const stored = await this.storedSpec(spec.output, spec.runId);
+      if (specDigest(stored) !== specDigest(spec)) {
+        throw new RunError(
+          'run-exists-with-other-spec',
+          `run "${spec.runId}" already exists at ${spec.output} with a different spec (${store.url}/${key}); choose another runId, or resume it with: synfarm resume ${spec.runId}`,
+        );
+      }
+    }
+    await this.start(spec, options);
+    return { runId: spec.runId, uiUrl: this.uiLink(spec.runId) };
+  }
+
+  private async start(spec: Spec, options: LaunchOptions): Promise<void> {
+    const queues = taskQueues(this.options.queuePrefix);
+    const input: DatasetWorkflowInput = {
+      outputUrl: spec.output,
+      runId: spec.runId,
+      queues,
+      window: options.window ?? DEFAULT_WINDOW,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    };
+    try {
+      await this.client.workflow.start('datasetWorkflow', {
+        workflowId: spec.runId,
+        taskQueue: queues.workflows,
+        args: [input],
+        memo: { outputUrl: spec.output },
+      });
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+        throw new RunError(
+          'run-running',
+          `run "${spec.runId}" is already running; see: synfarm status ${spec.runId}`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async storedSpec(outputUrl: string, runId: string): Promise<Spec> {
+    const key = runKeys(runId).spec;
+    const store = this.store(outputUrl);
+    try {
+      const text = Buffer.from(await store.get(key)).toString('utf8');
+      return parseResolvedSpec(text, { source: `${store.url}/${key}` });
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) {
+        throw new RunError('run-unknown', `no run "${runId}" at ${outputUrl}: ${key} does not exist`);
+      }
+      throw err;
+    }
+  }
+
+  /** The output URL from the workflow's memo, or the one given; one of them is needed. */
+  async outputOf(runId: string, given?: string): Promise<string> {
+    if (given) return given;
+    try {
+      const desc = await this.client.workflow.getHandle(runId).describe();
+      const url = desc.memo?.outputUrl;
+      if (typeof url === 'string') return url;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    throw new RunError(
+      'output-unknown',
+      `Temporal has no record of run "${runId}"; pass its output with --output s3://bucket/prefix (or file:///path)`,
+    );
+  }
+
+  /** Re-runs only the missing shards of a stopped run, against its stored spec.json. */
+  async resume(
+    runId: string,
+    options: LaunchOptions & { output?: string } = {},
+  ): Promise<{ uiUrl?: string }> {
+    const outputUrl = await this.outputOf(runId, options.output);
+    const spec = await this.storedSpec(outputUrl, runId);
+    if ((await this.workflowState(runId)) === 'running') {
+      await this.client.workflow.getHandle(runId).signal('resume');
+      throw new RunError(
+        'run-running',
+        `run "${runId}" is still running (sent it a resume signal in case it was paused); see: synfarm status ${runId}`,
+      );
+    }
+    await this.start(spec, options);
+    return { uiUrl: this.uiLink(runId) };
+  }
+
+  async cancel(runId: string): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(runId).cancel();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        throw new RunError('run-unknown', `Temporal has no run "${runId}"`);
+      throw err;
+    }
+  }
+
+  async workflowState(runId: string): Promise<RunStatus['workflow']> {
+    try {
+      const desc = await this.client.workflow.getHandle(runId).describe();
+      const map: Record<string, RunStatus['workflow']> = {
+        RUNNING: 'running',
+        COMPLETED: 'completed',
+        FAILED: 'failed',
+        CANCELLED: 'cancelled',
+        TERMINATED: 'terminated',
+        TIMED_OUT: 'timed-out',
+        CONTINUED_AS_NEW: 'continued',
+      };
+      return map[desc.status.name] ?? 'unknown';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'unknown';
+      throw err;
+    }
+  }
+
+  /** Progress from the workflow when it runs; committed counts from storage always. */
+  async status(runId: string, output?: string): Promise<RunStatus> {
+    const outputUrl = await this.outputOf(runId, output).catch((err) => {
+      throw err;
+    });
+    const workflow = await this.workflowState(runId);
+    const handle = this.client.workflow.getHandle(runId);
+    const progress =
+      workflow === 'running' ? await handle.query<Progress>('progress').catch(() => undefined) : undefined;
+    let failure: string | undefined;
+    if (workflow === 'failed') {
+      failure = await handle.result().then(
+        () => undefined,
+        (err: Error & { cause?: Error }) => err.cause?.message ?? err.message,
+      );
+    }
+    const store = this.store(outputUrl);
+    const spec = await this.storedSpec(outputUrl, runId);
+    const manifestBytes = await store.get(runKeys(runId).manifest).catch(() => undefined);
+    const manifest = manifestBytes
+      ? ManifestSchema.parse(JSON.parse(Buffer.from(manifestBytes).toString('utf8')))
+      : undefined;
+    return {
+      runId,
+      outputUrl,
+      workflow,
+      progress,
+      committed: {
+        shards: progress?.shards.committed ?? manifest?.totals.shards ?? 0,
+        samples: manifest?.totals.samples ?? 0,
+        plannedShards: spec.shardCount,
+        plannedSamples: spec.targetSamples,
+      },
+      rejectsByReason: progress?.rejectsByReason ?? manifest?.rejectsByReason ?? {},
+      failure,
+      uiUrl: this.uiLink(runId),
+    };
+  }
+
+  async list(): Promise<Array<{ runId: string; state: string; started?: Date; closed?: Date }>> {
+    const out: Array<{ runId: string; state: string; started?: Date; closed?: Date }> = [];
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'datasetWorkflow'` })) {
+      out.push({
+        runId: wf.workflowId,
+        state: wf.status.name.toLowerCase(),
+        started: wf.startTime,
+        closed: wf.closeTime,
+      });
+    }
+    return out;
+  }
+}

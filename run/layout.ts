@@ -1,0 +1,32 @@
+import { pad6, shardName } from '../plan/keys';
+
+/**
+ * Every object key of a run, relative to the output URL, in one place (DESIGN.md, "Object
+ * layout"). Consumers, resume logic and the farm all derive keys from here.
+ */
+export const runKeys = (runId: string) => ({
+  spec: `${runId}/spec.json`,
+  manifest: `${runId}/manifest.json`,
+  widsIndex: `${runId}/wids-index.json`,
+  success: `${runId}/_SUCCESS`,
+  report: `${runId}/report.json`,
+  shardsPrefix: `${runId}/shards/`,
+  shardTar: (shard: number) => `${runId}/shards/${shardName(shard)}.tar`,
+  shardSidecar: (shard: number) => `${runId}/shards/${shardName(shard)}.json`,
+  stagingPrefix: `${runId}/staging/`,
+  shardStaging: (shard: number) => `${runId}/staging/${shardName(shard)}/`,
+  roundPrefix: (shard: number, round: number) => `${runId}/staging/${shardName(shard)}/r${round}/`,
+  generatedPart: (shard: number, round: number, part: number) =>
+    `${runId}/staging/${shardName(shard)}/r${round}/gen-${pad6(part)}.tar`,
+  labelsPart: (shard: number, round: number, part: number) =>
+    `${runId}/staging/${shardName(shard)}/r${round}/cal-${pad6(part)}.json`,
+  decisions: (shard: number, round: number) => `${runId}/staging/${shardName(shard)}/r${round}/filter.json`,
+});
+
+const SIDECAR = /\/shards\/shard-(\d{6})\.json$/;
+
+/** The shard index of a sidecar key, or undefined for any other key. */
+export function shardOfSidecar(key: string): number | undefined {
+  const m = SIDECAR.exec(key);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type ActivityDeps, CPU_ACTIVITIES, createActivities, GPU_ACTIVITIES } from '../activities';
+import type { TaskQueues } from '../workflows/task-queues';
+import { installQuietRuntime } from './runtime';
+
+export const QUEUE_KINDS = ['workflows', 'gpu', 'cpu'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const WORKFLOWS_PATH = path.join(HERE, '..', 'workflows', 'index.ts');
+/** Built ahead of time by `npm run build:workflows`; workers fall back to bundling at start. */
+export const WORKFLOW_BUNDLE_PATH = path.join(HERE, '..', 'dist', 'workflow-bundle.js');
+
+export interface FarmWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  queues: TaskQueues;
+  serve: readonly QueueKind[];
+  deps: ActivityDeps;
+  /** Concurrent activity tasks per queue; GPU: size to the device's batch capacity. */
+  concurrency?: Partial<Record<QueueKind, number>>;
+  /** How long running activities get to checkpoint after a shutdown signal. */
+  shutdownGraceTime?: string;
+  /** A pre-built workflow bundle (production) instead of bundling from source (dev). */
+  workflowBundlePath?: string;
+}
+
+function pick<T extends Record<string, unknown>>(all: T, names: readonly string[]): Partial<T> {
+  return Object.fromEntries(names.map((n) => [n, all[n]])) as Partial<T>;
+}
+
+/** Creates one Temporal worker per served queue, all sharing one connection and one set of models. */
+export async function createFarmWorkers(options: FarmWorkerOptions): Promise<Worker[]> {
+  installQuietRuntime();
+  const activities = createActivities(options.deps);
+  const base = {
+    connection: options.connection,
+    namespace: options.namespace,
+    shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+  } satisfies Partial<WorkerOptions>;
+  const workers: Worker[] = [];
+  for (const kind of options.serve) {
+    const concurrency = options.concurrency?.[kind];
+    if (kind === 'workflows') {
+      const bundlePath =
+        options.workflowBundlePath ?? (existsSync(WORKFLOW_BUNDLE_PATH) ? WORKFLOW_BUNDLE_PATH : undefined);
+      workers.push(
+        await Worker.create({
+          ...base,
+          taskQueue: options.queues.workflows,
+          ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+          ...(concurrency ? { maxConcurrentWorkflowTaskExecutions: concurrency } : {}),
+        }),
+      );
+    } else {
+      workers.push(
+        await Worker.create({
+          ...base,
+          taskQueue: options.queues[kind],
+          activities: pick(activities, kind === 'gpu' ? GPU_ACTIVITIES : CPU_ACTIVITIES),
+          ...(concurrency ? { maxConcurrentActivityTaskExecutions: concurrency } : {}),
+        }),
+      );
+    }
+  }
+  return workers;
+}
+
+/** Runs the workers until they stop (shutdown signal or `shutdown()`); rejects if one fails. */
+export async function runFarmWorkers(workers: readonly Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
