@@ -1,0 +1,130 @@
+import { TarFormatError } from './errors';
+
+export const BLOCK_SIZE = 512;
+/** Python's tarfile (and GNU tar) pad the archive to whole records of 20 blocks. */
+export const RECORD_SIZE = 20 * BLOCK_SIZE;
+/** The ustar name field; `wids` reads only this field, so every member name must fit in it. */
+export const USTAR_NAME_BYTES = 100;
+
+export const TYPE_REGULAR = '0';
+
+/** Bytes a member of `size` bytes occupies after its header, padding included. */
+export function paddedSize(size: number): number {
+  return Math.ceil(size / BLOCK_SIZE) * BLOCK_SIZE;
+}
+
+export function isZeroBlock(block: Uint8Array): boolean {
+  for (const byte of block) if (byte !== 0) return false;
+  return true;
+}
+
+export interface UstarFields {
+  name: Uint8Array;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  uname: string;
+  gname: string;
+}
+
+const encoder = new TextEncoder();
+
+function putBytes(block: Uint8Array, at: number, width: number, bytes: Uint8Array): void {
+  block.set(bytes.subarray(0, width), at);
+}
+
+/** Octal digits then NUL, as Python's `itn` writes them for values that fit. */
+function putOctal(block: Uint8Array, at: number, width: number, value: number, field: string): void {
+  const digits = value.toString(8).padStart(width - 1, '0');
+  if (digits.length > width - 1) throw new RangeError(`tar ${field} ${value} does not fit in ${width} bytes`);
+  putBytes(block, at, width - 1, encoder.encode(digits));
+}
+
+/**
+ * One POSIX ustar header block, laid out byte for byte as Python's tarfile writes it with
+ * USTAR_FORMAT (device fields left as NULs for regular files, checksum as six octal digits, NUL, space).
+ */
+export function encodeUstarHeader(fields: UstarFields): Uint8Array {
+  const block = new Uint8Array(BLOCK_SIZE);
+  putBytes(block, 0, 100, fields.name);
+  putOctal(block, 100, 8, fields.mode, 'mode');
+  putOctal(block, 108, 8, fields.uid, 'uid');
+  putOctal(block, 116, 8, fields.gid, 'gid');
+  putOctal(block, 124, 12, fields.size, 'size');
+  putOctal(block, 136, 12, fields.mtime, 'mtime');
+  block.fill(0x20, 148, 156);
+  block[156] = TYPE_REGULAR.charCodeAt(0);
+  putBytes(block, 257, 8, encoder.encode('ustar\u000000'));
+  putBytes(block, 265, 32, encoder.encode(fields.uname));
+  putBytes(block, 297, 32, encoder.encode(fields.gname));
+  const checksum = unsignedChecksum(block).toString(8).padStart(6, '0');
+  putBytes(block, 148, 7, encoder.encode(`${checksum}\u0000`));
+  return block;
+}
+
+/** Sum of the header bytes with the checksum field counted as spaces (POSIX). */
+function unsignedChecksum(block: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum;
+}
+
+/** Some old tars summed signed bytes; Python accepts either, and so do we. */
+function signedChecksum(block: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    sum += byte > 127 ? byte - 256 : byte;
+  }
+  return sum;
+}
+
+export interface ParsedHeader {
+  /** Name with the ustar prefix joined, as the header alone gives it (PAX/GNU records may override it). */
+  name: string;
+  size: number;
+  typeflag: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Text up to the first NUL, like Python's `nts`. */
+function readString(block: Uint8Array, at: number, width: number): string {
+  const field = block.subarray(at, at + width);
+  const end = field.indexOf(0);
+  return decoder.decode(end < 0 ? field : field.subarray(0, end));
+}
+
+/** Octal (NUL/space padded) or GNU base-256, like Python's `nti`; undefined when neither. */
+function readNumber(block: Uint8Array, at: number, width: number): number | undefined {
+  const first = block[at]!;
+  if (first === 0x80 || first === 0xff) {
+    let value = 0;
+    for (let i = at + 1; i < at + width; i++) value = value * 256 + block[i]!;
+    return first === 0xff ? value - 256 ** (width - 1) : value;
+  }
+  const text = readString(block, at, width).trim();
+  if (text === '') return 0;
+  return /^[0-7]+$/.test(text) ? Number.parseInt(text, 8) : undefined;
+}
+
+/** Decodes and verifies one header block found at `offset` of `shard`. */
+export function parseHeader(block: Uint8Array, shard: string, offset: number): ParsedHeader {
+  const stored = readNumber(block, 148, 8);
+  if (stored === undefined || (stored !== unsignedChecksum(block) && stored !== signedChecksum(block))) {
+    throw new TarFormatError('bad-checksum', shard, offset, 'tar header checksum mismatch: not a tar header');
+  }
+  const size = readNumber(block, 124, 12);
+  if (size === undefined || size < 0) {
+    throw new TarFormatError('bad-header', shard, offset, 'tar header has an unreadable size field');
+  }
+  let name = readString(block, 0, 100);
+  // Only POSIX ustar has a prefix field; GNU tar keeps access/change times in the same bytes.
+  const posix = readString(block, 257, 6) === 'ustar';
+  const prefix = posix ? readString(block, 345, 155) : '';
+  if (prefix !== '') name = `${prefix}/${name}`;
+  const flag = block[156]!;
+  return { name, size, typeflag: flag === 0 ? '\u0000' : String.fromCharCode(flag) };
+}
