@@ -36,7 +36,11 @@ export const SampleRequestSchema = z.object({
   shard: z.number().int().min(0),
   index: z.number().int().min(0),
   round: z.number().int().min(0),
-  classIndex: z.number().int().min(0).max(AFFECTNET_CLASSES.length - 1),
+  classIndex: z
+    .number()
+    .int()
+    .min(0)
+    .max(AFFECTNET_CLASSES.length - 1),
   className: z.enum(AFFECTNET_CLASSES),
   aus: AuVectorSchema,
   /** For unilateral AUs (contempt): which side of the face shows them. */

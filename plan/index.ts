@@ -1,0 +1,10 @@
+export { apportion } from './apportion';
+export { planAus } from './aus';
+export { PlanError } from './errors';
+export * from './expressions';
+export { HEAD_POSE_LIMITS, planIdentity } from './identity';
+export * from './keys';
+export { createPlan, type Plan, type PlanSpec, type RoundRequest, type ShardDescriptor } from './plan';
+export { AU_DESCRIPTIONS, buildPrompt } from './prompt';
+export { keyedRng, Rng, type RngKey } from './random';
+export * from './request';
