@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { InvalidKeyError, StoreOptionError, UnsupportedStoreUrlError } from './errors';
+import { FileObjectStore } from './file-store';
+import { assertValidPrefix } from './keys';
+import type { ObjectStore } from './object-store';
+import { redactUrl } from './redact';
+import { MIN_PART_SIZE, S3ObjectStore } from './s3-store';
+
+/** Options for S3 stores (ignored for file:// stores). Anything left out comes from the environment. */
+export const StoreOptionsSchema = z
+  .object({
+    /** e.g. http://127.0.0.1:7070 for versitygw; else SYNFARM_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL. */
+    endpoint: z.url().optional(),
+    /** Else AWS_REGION, AWS_DEFAULT_REGION, then us-east-1. */
+    region: z.string().min(1).optional(),
+    /** Defaults to true with a custom endpoint (local servers rarely have per-bucket DNS names). */
+    forcePathStyle: z.boolean().optional(),
+    /** Else the standard AWS chain: env vars, shared profile, SSO, container or instance role. */
+    credentials: z
+      .object({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    maxAttempts: z.int().min(1).max(20).default(5),
+    partSize: z.int().min(MIN_PART_SIZE).default(MIN_PART_SIZE),
+    queueSize: z.int().min(1).max(64).default(4),
+  })
+  .strict();
+export type StoreOptions = z.input<typeof StoreOptionsSchema>;
+
+type Env = Record<string, string | undefined>;
+
+/** Opens `s3://bucket/prefix` or `file:///absolute/path`; anything else is an UnsupportedStoreUrlError. */
+export function openStore(url: string, options: StoreOptions = {}, env: Env = process.env): ObjectStore {
+  if (url.startsWith('s3://')) return openS3(url, parseOptions(options), env);
+  if (url.startsWith('file://')) return openFile(url);
+  throw new UnsupportedStoreUrlError(redactUrl(url));
+}
+
+function openS3(url: string, options: z.output<typeof StoreOptionsSchema>, env: Env): S3ObjectStore {
+  const [, bucket = '', rest = ''] = /^s3:\/\/([^/]*)\/?(.*)$/.exec(url) ?? [];
+  const shown = redactUrl(url);
+  if (bucket.includes('@')) throw new UnsupportedStoreUrlError(shown, 'credentials do not belong in the URL');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new UnsupportedStoreUrlError(shown, `"${bucket}" is not a valid S3 bucket name`);
+  }
+  const prefix = rest === '' || rest.endsWith('/') ? rest : `${rest}/`;
+  try {
+    assertValidPrefix(prefix);
+  } catch (error) {
+    if (error instanceof InvalidKeyError)
+      throw new UnsupportedStoreUrlError(shown, `bad prefix: ${error.message}`);
+    throw error;
+  }
+  const endpoint =
+    options.endpoint ?? env.SYNFARM_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return new S3ObjectStore({
+    bucket,
+    prefix,
+    endpoint: endpoint || undefined,
+    region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: options.forcePathStyle ?? Boolean(endpoint),
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts,
+    partSize: options.partSize,
+    queueSize: options.queueSize,
+  });
+}
+
+function openFile(url: string): FileObjectStore {
+  try {
+    return new FileObjectStore(fileURLToPath(url));
+  } catch (error) {
+    throw new UnsupportedStoreUrlError(redactUrl(url), (error as Error).message);
+  }
+}
+
+function parseOptions(options: StoreOptions): z.output<typeof StoreOptionsSchema> {
+  const parsed = StoreOptionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  // zod's messages name the rule, never the value, so no secret leaks through them.
+  const issue = parsed.error.issues[0]!;
+  throw new StoreOptionError(issue.path.join('.') || '(options)', issue.message);
+}
