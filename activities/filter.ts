@@ -48,8 +48,7 @@ export function createFilter(runContext: (r: RoundRequest) => Promise<RunContext
   return async function filter(req: RoundRequest): Promise<RoundOutcome> {
     return failFastOnBadInput(async () => {
       const ctx = await runContext(req);
-      // testRejectFraction: the load-test knob (filter/rules.ts); 0 unless a spec sets it.
-      const thresholds = { testRejectFraction: 0, ...ctx.spec.filter };
+      const thresholds = ctx.spec.filter;
       const parts = roundParts(ctx, req);
       const decisions: RoundDecisions['decisions'] = [];
       for (let p = 0; p < parts.length; p++) {

@@ -19,14 +19,22 @@ export interface Decision {
   reasons: string[];
 }
 
-/** FNV-1a over the key, mapped to [0, 1): a stable pseudo-random draw per sample. */
-function keyFraction(key: string): number {
+/**
+ * FNV-1a over the key, then murmur3's finaliser (keys differ only in their last digits, and
+ * FNV alone leaves the high bits nearly equal), mapped to [0, 1): a stable draw per sample.
+ */
+export function keyFraction(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h / 2 ** 32;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
 }
 
 /**

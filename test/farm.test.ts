@@ -3,6 +3,7 @@ import { runKeys } from '../run/layout';
 import { ManifestSchema } from '../run/manifest';
 import { parseSidecar } from '../run/sidecar';
 import { readSamples } from '../webdataset';
+import { taskQueues } from '../workflows/task-queues';
 import { type InProcessFarm, startFarm, TEST_TIMEOUTS, testSpec, uniqueId } from './support/farm';
 
 describe('farm: a run through the real Temporal server and S3', () => {
@@ -48,5 +49,101 @@ describe('farm: a run through the real Temporal server and S3', () => {
     const staging: string[] = [];
     for await (const o of store.list(keys.stagingPrefix)) staging.push(o.key);
     expect(staging).toEqual([]);
+  });
+
+  it('makes up rejected samples in deficit rounds, keeping each shard full and stratified', async () => {
+    const spec = testSpec({ runId: uniqueId('deficit'), filter: { testRejectFraction: 0.3, maxRounds: 3 } });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS });
+    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(result.samples).toBe(24);
+    expect(result.shortfall).toBe(0);
+    expect(result.rejectsByReason['load-test']).toBeGreaterThan(0);
+    const store = farm.client.store(spec.output);
+    const keys = runKeys(spec.runId);
+    const rounds: number[] = [];
+    for (let shard = 0; shard < 3; shard++) {
+      const sidecar = parseSidecar(await store.get(keys.shardSidecar(shard)));
+      rounds.push(sidecar.rounds);
+      expect(sidecar.samples).toBe(8);
+      // planned class counts per shard are filled exactly, whatever the rejects
+      const intended: number[] = [];
+      for await (const sample of readSamples([await store.get(keys.shardTar(shard))])) {
+        const json = JSON.parse(Buffer.from(sample.json as Uint8Array).toString());
+        intended.push(json.intended.classIndex);
+        expect(json.round === 0 || json.index >= 8).toBe(true);
+      }
+      expect(intended.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+    expect(Math.max(...rounds)).toBeGreaterThan(1);
+  });
+
+  it('records a shortfall honestly when the round limit is reached', async () => {
+    const spec = testSpec({ runId: uniqueId('short'), filter: { testRejectFraction: 0.5, maxRounds: 0 } });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS });
+    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(result.shortfall).toBeGreaterThan(0);
+    expect(result.samples + result.shortfall).toBe(24);
+    const manifest = ManifestSchema.parse(
+      JSON.parse(
+        Buffer.from(await farm.client.store(spec.output).get(runKeys(spec.runId).manifest)).toString(),
+      ),
+    );
+    expect(manifest.totals.shortfall).toBe(result.shortfall);
+    expect(manifest.totals.samples).toBe(result.samples);
+  });
+
+  it('continues as new when history grows, without losing or doubling a shard', async () => {
+    // The test stack lowers limit.historyCount.suggestContinueAsNew to 200 events.
+    const spec = testSpec({
+      runId: uniqueId('can'),
+      target: 120,
+      shardSize: 2,
+      generator: { backend: 'testpattern', batchSize: 2 },
+    });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 8 });
+    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(result.continuedAsNew).toBeGreaterThan(0);
+    expect(result.shards).toBe(60);
+    expect(result.samples).toBe(120);
+    const keys = new Set<string>();
+    const store = farm.client.store(spec.output);
+    for (let shard = 0; shard < 60; shard++) {
+      for await (const sample of readSamples([await store.get(runKeys(spec.runId).shardTar(shard))]))
+        keys.add(sample.__key__);
+    }
+    expect(keys.size).toBe(120);
+  }, 180_000);
+
+  it('refuses to launch a run id that exists with a different spec, and says so', async () => {
+    const runId = uniqueId('dup');
+    const spec = testSpec({ runId });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS });
+    await farm.client.client.workflow.getHandle(runId).result();
+    const err = await farm.client.launch(testSpec({ runId, seed: 99 })).catch((e) => e);
+    expect(err.code).toBe('run-exists-with-other-spec');
+    expect(err.message).toContain(runId);
+    expect(err.message).toContain('different spec');
+  });
+
+  it('a run whose spec.json is invalid fails at once as non-retryable, not stuck in retries', async () => {
+    const spec = testSpec({ runId: uniqueId('badspec') });
+    await farm.client
+      .store(spec.output)
+      .put(runKeys(spec.runId).spec, JSON.stringify({ ...spec, shardSize: -1 }));
+    // The client refuses it before starting anything...
+    const refused = await farm.client.resume(spec.runId, { output: spec.output }).catch((e) => e);
+    expect(refused.code).toBe('invalid-spec');
+    // ...and a workflow started without that check fails on its first activity, once.
+    const queues = taskQueues(farm.queuePrefix);
+    const started = Date.now();
+    const handle = await farm.client.client.workflow.start('datasetWorkflow', {
+      workflowId: spec.runId,
+      taskQueue: queues.workflows,
+      args: [{ outputUrl: spec.output, runId: spec.runId, queues, window: 2, timeouts: TEST_TIMEOUTS }],
+    });
+    const err = await handle.result().catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(err.cause?.cause?.type).toBe('InvalidInput');
+    expect(err.cause?.cause?.message).toContain('shardSize');
   });
 });

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { devDown, devStatus, devUp, readCredentials } from '../infra/dev-stack';
@@ -16,14 +16,34 @@ export const TEST_STACK_CONFIG = {
   temporalUiPort: 28233,
   s3Port: 27070,
   bucket: 'synfarm-test',
-  dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 400 },
+  dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
 };
+
+/**
+ * Test runs that use the stack right now, by pid: the last one to finish stops it, so two
+ * `vitest run`s at once (a developer and an editor plugin, say) never pull it from each other.
+ */
+const usersDir = path.join(PROJECT_ROOT, '.state', 'test-users');
+
+async function liveUsers(): Promise<number[]> {
+  const pids = (await readdir(usersDir).catch(() => [])).map(Number).filter(Number.isInteger);
+  return pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 export default async function setup(project: TestProject) {
   const status = await devStatus(TEST_STACK_CONFIG);
   if (!status.temporal.running && !status.s3.running) {
     await rm(TEST_STACK_CONFIG.stateDir, { recursive: true, force: true });
   }
+  await mkdir(usersDir, { recursive: true });
+  await writeFile(path.join(usersDir, String(process.pid)), '');
   const info = await devUp(TEST_STACK_CONFIG, (msg) => process.stderr.write(`[test stack] ${msg}\n`));
   const creds = await readCredentials(info);
   const stack: TestStack = {
@@ -36,6 +56,8 @@ export default async function setup(project: TestProject) {
   };
   project.provide('stack', stack);
   return async () => {
-    if (process.env.SYNFARM_TEST_KEEP_STACK !== '1') await devDown(TEST_STACK_CONFIG);
+    await rm(path.join(usersDir, String(process.pid)), { force: true });
+    const others = (await liveUsers()).filter((pid) => pid !== process.pid);
+    if (others.length === 0 && process.env.SYNFARM_TEST_KEEP_STACK !== '1') await devDown(TEST_STACK_CONFIG);
   };
 }

@@ -1,4 +1,4 @@
-import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { createLogger, logLevel } from '../log/logger';
 
 let installed = false;
@@ -15,7 +15,11 @@ export function installQuietRuntime(): void {
     level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'error' ? 'ERROR' : 'WARN';
   const sdkLog = createLogger({ component: 'temporal' });
   Runtime.install({
+    // Core (Rust) logs are forwarded into the same logger instead of printed raw on stderr.
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: sdkLevel }) } },
     logger: new DefaultLogger(sdkLevel, (entry) => {
+      // A worker serving only workflows (or only activities) is told so at every start: expected.
+      if (/^No (activities|workflows) registered/.test(entry.message)) return;
       const fields = { ...(entry.meta ?? {}) } as Record<string, unknown>;
       if (entry.level === 'ERROR') sdkLog.error(entry.message, fields);
       else if (entry.level === 'WARN') sdkLog.warn(entry.message, fields);

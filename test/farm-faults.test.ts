@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FarmClient } from '../client/runs';
+import { devUp, stopTemporal } from '../infra/dev-stack';
+import { runKeys } from '../run/layout';
+import type { Spec } from '../spec';
+import { TEST_STACK_CONFIG } from './global-setup';
+import { exited, spawnWorker } from './support/child-worker';
+import {
+  connectClient,
+  type InProcessFarm,
+  startFarm,
+  TEST_TIMEOUTS,
+  testSpec,
+  uniqueId,
+} from './support/farm';
+import { waitUntil } from './support/wait';
+
+const SHARDS = 3;
+const BASE = { target: 24, shardSize: 8, seed: 4242 };
+
+async function shardTars(client: FarmClient, spec: Spec): Promise<Buffer[]> {
+  const store = client.store(spec.output);
+  const out: Buffer[] = [];
+  for (let s = 0; s < spec.shardCount; s++)
+    out.push(Buffer.from(await store.get(runKeys(spec.runId).shardTar(s))));
+  return out;
+}
+
+async function stagedGenerateParts(client: FarmClient, spec: Spec): Promise<number> {
+  let n = 0;
+  for await (const o of client.store(spec.output).list(runKeys(spec.runId).stagingPrefix))
+    if (o.key.includes('/gen-')) n++;
+  return n;
+}
+
+async function pendingActivityOf(client: FarmClient, spec: Spec, type: string): Promise<boolean> {
+  for (let s = 0; s < spec.shardCount; s++) {
+    try {
+      const d = await client.client.workflow.getHandle(`${spec.runId}/shard-${s}`).describe();
+      if ((d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type)) return true;
+    } catch {
+      // child not started yet
+    }
+  }
+  return false;
+}
+
+describe('farm under faults: nothing lost, nothing doubled, byte-identical results', () => {
+  let farm: InProcessFarm;
+  let reference: Buffer[];
+  beforeAll(async () => {
+    farm = await startFarm();
+    const spec = testSpec({ runId: uniqueId('ref'), ...BASE });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS });
+    await farm.client.client.workflow.getHandle(spec.runId).result();
+    reference = await shardTars(farm.client, spec);
+    expect(reference).toHaveLength(SHARDS);
+  });
+  afterAll(async () => {
+    await farm?.stop();
+  });
+
+  it('a worker SIGKILLed inside generate and then inside commit: a new worker finishes, same bytes', async () => {
+    const prefix = `${uniqueId('crash')}-`;
+    const client = await connectClient(prefix);
+    const spec = testSpec({ runId: uniqueId('crash'), ...BASE });
+    const slow = { SYNFARM_TEST_PART_DELAY_MS: '400' };
+    try {
+      let worker = spawnWorker(prefix, slow);
+      await client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 2 });
+      await waitUntil(
+        'generate has stored a part',
+        async () => (await stagedGenerateParts(client, spec)) >= 1,
+        90_000,
+      ).catch((err) => {
+        throw new Error(
+          `${err.message}\nworker output:\n${(worker as unknown as { output: string }).output}`,
+        );
+      });
+      worker.kill('SIGKILL');
+      await exited(worker);
+
+      worker = spawnWorker(prefix, slow);
+      await waitUntil('a commit is running', () => pendingActivityOf(client, spec, 'commit'), 90_000);
+      worker.kill('SIGKILL');
+      await exited(worker);
+
+      worker = spawnWorker(prefix);
+      const result = await client.client.workflow.getHandle(spec.runId).result();
+      worker.kill('SIGTERM');
+      await exited(worker);
+      expect(result.samples).toBe(24);
+      expect(await shardTars(client, spec)).toEqual(reference);
+    } finally {
+      await client.close();
+    }
+  }, 240_000);
+
+  it('the Temporal server stopped mid-run and restarted on the same database: the run finishes', async () => {
+    const spec = testSpec({ runId: uniqueId('lost'), ...BASE });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+    await waitUntil(
+      'a shard is committed',
+      async () => (await farm.client.store(spec.output).head(runKeys(spec.runId).shardSidecar(0))) !== null,
+    );
+    expect(await stopTemporal(TEST_STACK_CONFIG)).toBe(true);
+    await devUp(TEST_STACK_CONFIG);
+    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(result.samples).toBe(24);
+    expect(await shardTars(farm.client, spec)).toEqual(reference);
+  }, 180_000);
+
+  it('a run cancelled half-way and resumed ends identical to an uninterrupted one', async () => {
+    const spec = testSpec({ runId: uniqueId('resume'), ...BASE });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+    const store = farm.client.store(spec.output);
+    await waitUntil(
+      'a shard is committed',
+      async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
+    );
+    await farm.client.cancel(spec.runId);
+    await farm.client.client.workflow
+      .getHandle(spec.runId)
+      .result()
+      .catch(() => undefined);
+    expect(await farm.client.workflowState(spec.runId)).toBe('cancelled');
+    expect(await store.head(runKeys(spec.runId).success)).toBeNull();
+
+    await farm.client.resume(spec.runId);
+    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(result.samples).toBe(24);
+    expect(await shardTars(farm.client, spec)).toEqual(reference);
+  }, 120_000);
+});
