@@ -1,0 +1,3 @@
+export type { GeneratedImage, GenerateOptions, Generator } from './generator';
+export * from './procedural';
+export { createTestPatternGenerator, TESTPATTERN_VERSION, testPatternPixels } from './testpattern';
