@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { setLogLevel } from '../log/logger';
+import { registerDemoCommand } from './demo';
 import { registerDevCommands } from './dev';
 import { reportError } from './errors';
 import { registerRunCommands } from './runs';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDevCommands(program);
   registerRunCommands(program);
   registerWorkerCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import type { ModelProvider } from '../activities/deps';
+import { EXPRESSION_MODEL_IDS, type EnsembleCalibratorOptions } from '../models/calibrator/ensemble';
 import type { Calibrator } from '../models/calibrator/schema';
 import type { Generator } from '../models/generator';
 import type { Spec } from '../spec';
@@ -56,7 +57,7 @@ export function createModelProvider(): ModelProvider {
           return (await import('../models/calibrator/passthrough')).createPassthroughCalibrator();
         }
         const { createEnsembleCalibrator } = await import('../models/calibrator');
-        return createEnsembleCalibrator({});
+        return createEnsembleCalibrator(ensembleOptions(spec));
       });
     },
   };
@@ -64,6 +65,7 @@ export function createModelProvider(): ModelProvider {
 
 /** The launch-time check: refuses a backend this build cannot run before any run starts. */
 export function checkBackends(spec: Spec): void {
+  if (spec.calibrator.backend === 'ensemble') ensembleOptions(spec);
   if (spec.generator.backend !== 'procedural' && spec.generator.backend !== 'testpattern') {
     throw new BackendUnavailableError(
       'generator.backend',
@@ -71,4 +73,29 @@ export function checkBackends(spec: Spec): void {
       'is not implemented in this build yet: use procedural or testpattern',
     );
   }
+}
+
+/**
+ * The spec's calibrator section in the ensemble's terms. `drop` labels like `synfer`; the
+ * filter then rejects disagreeing samples instead of keeping them with a soft label.
+ */
+export function ensembleOptions(spec: Spec): EnsembleCalibratorOptions {
+  const c = spec.calibrator;
+  const unknown = c.models.filter((m) => !(EXPRESSION_MODEL_IDS as readonly string[]).includes(m));
+  if (unknown.length > 0) {
+    throw new BackendUnavailableError(
+      'calibrator.models',
+      unknown.join(', '),
+      `is not a shipped expression model; choose from ${EXPRESSION_MODEL_IDS.join(', ')}`,
+    );
+  }
+  return {
+    ...(c.models.length > 0 ? { models: c.models as (typeof EXPRESSION_MODEL_IDS)[number][] } : {}),
+    imageSize: { width: spec.image.size, height: spec.image.size },
+    policy: {
+      mode: c.policy === 'keep-intended' ? 'intended' : 'synfer',
+      mixWeight: c.mixWeight,
+      temperatures: c.temperatures,
+    },
+  };
 }

@@ -1,0 +1,71 @@
+import { NativeConnection } from '@temporalio/worker';
+import type { Command } from 'commander';
+import { FarmClient } from '../client/runs';
+import { devUp, readCredentials } from '../infra/dev-stack';
+import { PROJECT_ROOT } from '../infra/paths';
+import { loadSpec, RunIdSchema } from '../spec';
+import { createWorkerDeps } from '../workers/deps';
+import { installQuietRuntime } from '../workers/runtime';
+import { createFarmWorkers } from '../workers/worker';
+import { taskQueues } from '../workflows/task-queues';
+import { formatRejects } from './output';
+import { watchRun } from './runs';
+
+/**
+ * The README's main job: the dev stack, an in-process worker for all three queues, and one
+ * small real run from examples/specs/demo.yaml under a fresh run id, followed to the end.
+ */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('bring up the dev stack and run examples/specs/demo.yaml end to end with an in-process worker')
+    .option('--spec <file>', 'another spec to run', `${PROJECT_ROOT}/examples/specs/demo.yaml`)
+    .action(async (opts: { spec: string }) => {
+      const info = await devUp({}, (msg) => process.stderr.write(`${msg}\n`));
+      const s3 = { endpoint: info.s3.endpoint, region: info.s3.region, credentials: await readCredentials(info) };
+      const base = await loadSpec(opts.spec);
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      // A fresh run id per invocation, so every `npm start` does the whole job again.
+      const spec = { ...base, runId: RunIdSchema.parse(`${base.runId}-${stamp}`.slice(0, 63)) };
+
+      installQuietRuntime();
+      const connection = await NativeConnection.connect({ address: info.temporal.address });
+      const workers = await createFarmWorkers({
+        connection,
+        namespace: info.temporal.namespace,
+        queues: taskQueues(),
+        serve: ['workflows', 'gpu', 'cpu'],
+        deps: createWorkerDeps({ s3 }),
+        shutdownGraceTime: '5s',
+      });
+      const running = Promise.all(workers.map((w) => w.run()));
+      const client = await FarmClient.connect({ temporal: info.temporal, s3 });
+      const started = Date.now();
+      try {
+        process.stdout.write(
+          `run ${spec.runId}: ${spec.targetSamples} samples in ${spec.shardCount} shards (${spec.generator.backend} generator, ${spec.calibrator.backend} calibrator)\n`,
+        );
+        const { uiUrl } = await client.launch(spec);
+        if (uiUrl) process.stdout.write(`watch it in the Temporal UI: ${uiUrl}\n`);
+        const status = await watchRun(client, spec.runId, spec.output);
+        const seconds = (Date.now() - started) / 1000;
+        const store = client.store(spec.output);
+        process.stdout.write(
+          [
+            `${status.workflow === 'completed' ? 'done' : `ended: ${status.workflow}`} in ${seconds.toFixed(1)} s`,
+            `committed  ${status.committed.shards}/${status.committed.plannedShards} shards, ${status.committed.samples} samples`,
+            `rejects    ${formatRejects(status.rejectsByReason)}`,
+            `shards     ${store.url}/${spec.runId}/shards/`,
+            `manifest   ${store.url}/${spec.runId}/manifest.json`,
+            `next       synfarm status ${spec.runId} | synfarm dev down`,
+          ].join('\n') + '\n',
+        );
+        if (status.workflow !== 'completed') process.exitCode = 1;
+      } finally {
+        for (const w of workers) w.shutdown();
+        await running;
+        await client.close();
+        await connection.close();
+      }
+    });
+}
