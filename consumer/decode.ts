@@ -1,0 +1,53 @@
+import sharp from 'sharp';
+import type { Sample } from '../webdataset';
+import { MissingFieldError } from './errors';
+
+const decoder = new TextDecoder();
+
+function field(sample: Sample, name: string): Uint8Array {
+  const value = sample[name];
+  if (value === undefined) throw new MissingFieldError(sample.__key__, name);
+  return typeof value === 'string' ? new TextEncoder().encode(value) : value;
+}
+
+/** The `.json` member parsed: intended and calibrated labels, soft labels, AUs, prompt, seeds. */
+export function decodeJson<T = unknown>(sample: Sample): T {
+  return JSON.parse(decoder.decode(field(sample, 'json'))) as T;
+}
+
+/** The `.cls` member: the calibrated class index, AffectNet order. */
+export function decodeCls(sample: Sample): number {
+  const text = decoder.decode(field(sample, 'cls')).trim();
+  const cls = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(cls)) {
+    throw new MissingFieldError(sample.__key__, 'cls', `has a "cls" member holding ${JSON.stringify(text)}`);
+  }
+  return cls;
+}
+
+/** The encoded image as stored (no decode): `jpg` or `png`. */
+export function imageBytes(sample: Sample): { format: 'jpg' | 'png'; bytes: Uint8Array } {
+  if (sample.jpg !== undefined) return { format: 'jpg', bytes: field(sample, 'jpg') };
+  return { format: 'png', bytes: field(sample, 'png') };
+}
+
+export interface RawImage {
+  /** Interleaved pixels, row-major, `channels` bytes per pixel. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Decodes the image to raw RGB (or RGBA with `alpha`) pixels with sharp. */
+export async function decodeImage(sample: Sample, options: { alpha?: boolean } = {}): Promise<RawImage> {
+  const image = sharp(imageBytes(sample).bytes);
+  const pipeline = options.alpha ? image.ensureAlpha() : image.removeAlpha();
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+  };
+}
