@@ -18,11 +18,17 @@ import { watchRun } from './runs';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('bring up the dev stack and run examples/specs/demo.yaml end to end with an in-process worker')
+    .description(
+      'bring up the dev stack and run examples/specs/demo.yaml end to end with an in-process worker',
+    )
     .option('--spec <file>', 'another spec to run', `${PROJECT_ROOT}/examples/specs/demo.yaml`)
     .action(async (opts: { spec: string }) => {
       const info = await devUp({}, (msg) => process.stderr.write(`${msg}\n`));
-      const s3 = { endpoint: info.s3.endpoint, region: info.s3.region, credentials: await readCredentials(info) };
+      const s3 = {
+        endpoint: info.s3.endpoint,
+        region: info.s3.region,
+        credentials: await readCredentials(info),
+      };
       const base = await loadSpec(opts.spec);
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       // A fresh run id per invocation, so every `npm start` does the whole job again.
@@ -51,14 +57,14 @@ export function registerDemoCommand(program: Command): void {
         const seconds = (Date.now() - started) / 1000;
         const store = client.store(spec.output);
         process.stdout.write(
-          [
+          `${[
             `${status.workflow === 'completed' ? 'done' : `ended: ${status.workflow}`} in ${seconds.toFixed(1)} s`,
             `committed  ${status.committed.shards}/${status.committed.plannedShards} shards, ${status.committed.samples} samples`,
             `rejects    ${formatRejects(status.rejectsByReason)}`,
             `shards     ${store.url}/${spec.runId}/shards/`,
             `manifest   ${store.url}/${spec.runId}/manifest.json`,
             `next       synfarm status ${spec.runId} | synfarm dev down`,
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
         if (status.workflow !== 'completed') process.exitCode = 1;
       } finally {

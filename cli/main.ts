@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { setLogLevel } from '../log/logger';
+import { registerConsumerCommands } from './consume';
 import { registerDemoCommand } from './demo';
 import { registerDevCommands } from './dev';
 import { reportError } from './errors';
+import { registerRenderCommand } from './render';
 import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerDevCommands(program);
   registerRunCommands(program);
   registerWorkerCommand(program);
+  registerConsumerCommands(program);
+  registerRenderCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -1,0 +1,45 @@
+/**
+ * `npm run bench [-- name ...]`: every benchmark, or the named ones, each reporting its figures
+ * and, where the issue asks for one, a ratio against a baseline measured in the same command.
+ * Speed targets live here, never in timed tests. The stack ones use `synfarm dev up`'s stack.
+ */
+import { benchCalibrator } from './calibrator.bench';
+import { benchConsumer } from './consumer.bench';
+import { benchFanOut, benchFarmOverhead } from './farm.bench';
+import { benchPlan } from './plan.bench';
+import { benchProcedural } from './procedural.bench';
+import { benchS3Upload } from './s3-upload.bench';
+import { benchPack } from './webdataset.bench';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
+  plan: benchPlan,
+  pack: benchPack,
+  's3-upload': benchS3Upload,
+  procedural: benchProcedural,
+  calibrator: benchCalibrator,
+  consumer: benchConsumer,
+  'farm-overhead': benchFarmOverhead,
+  'fan-out': () => benchFanOut(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((n) => !(n in BENCHES));
+if (unknown.length > 0) {
+  console.error(
+    `unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+  );
+  process.exit(2);
+}
+const results: Record<string, Record<string, number>> = {};
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  process.stderr.write(`bench ${name} ...\n`);
+  results[name] = await BENCHES[name]!();
+  const figures = Object.entries(results[name]!)
+    .map(([k, v]) => `  ${k.padEnd(36)} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
+    .join('\n');
+  process.stdout.write(`${name}\n${figures}\n`);
+}
+process.stdout.write(`${JSON.stringify(results)}\n`);
+process.exit(0);
