@@ -47,6 +47,7 @@ export function registerWorkerCommand(program: Command): void {
         cpuConcurrency: number;
         workflowConcurrency?: number;
         queuePrefix: string;
+        workflowBundle?: string;
       }) => {
         const serve = parseQueues(opts.queues);
         // Must happen before any model code loads TF.js, which reads it once.

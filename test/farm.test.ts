@@ -3,6 +3,7 @@ import { runKeys } from '../run/layout';
 import { ManifestSchema } from '../run/manifest';
 import { parseSidecar } from '../run/sidecar';
 import { readSamples } from '../webdataset';
+import { buildWorkflowBundle } from '../workers/bundle';
 import { taskQueues } from '../workflows/task-queues';
 import { type InProcessFarm, startFarm, TEST_TIMEOUTS, testSpec, uniqueId } from './support/farm';
 
@@ -145,5 +146,22 @@ describe('farm: a run through the real Temporal server and S3', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(err.cause?.cause?.type).toBe('InvalidInput');
     expect(err.cause?.cause?.message).toContain('shardSize');
+  });
+
+  it('runs from a workflow bundle built ahead of time, as production workers do', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const bundle = path.join(await mkdtemp(path.join(tmpdir(), 'synfarm-bundle-')), 'workflows.js');
+    expect((await buildWorkflowBundle(bundle)).bytes).toBeGreaterThan(10_000);
+    const bundled = await startFarm({ workflowBundlePath: bundle });
+    try {
+      const spec = testSpec({ runId: uniqueId('bundle'), target: 8 });
+      await bundled.client.launch(spec, { timeouts: TEST_TIMEOUTS });
+      const result = await bundled.client.client.workflow.getHandle(spec.runId).result();
+      expect(result.samples).toBe(8);
+    } finally {
+      await bundled.stop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { ModelProvider } from '../activities/deps';
-import { EXPRESSION_MODEL_IDS, type EnsembleCalibratorOptions } from '../models/calibrator/ensemble';
+import { type EnsembleCalibratorOptions, EXPRESSION_MODEL_IDS } from '../models/calibrator/ensemble';
 import type { Calibrator } from '../models/calibrator/schema';
 import type { Generator } from '../models/generator';
 import type { Spec } from '../spec';

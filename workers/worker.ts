@@ -11,7 +11,7 @@ export type QueueKind = (typeof QUEUE_KINDS)[number];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const WORKFLOWS_PATH = path.join(HERE, '..', 'workflows', 'index.ts');
-/** Built ahead of time by `npm run build:workflows`; workers fall back to bundling at start. */
+/** Where `npm run build:workflows` writes the production bundle. */
 export const WORKFLOW_BUNDLE_PATH = path.join(HERE, '..', 'dist', 'workflow-bundle.js');
 
 export interface FarmWorkerOptions {
@@ -24,7 +24,10 @@ export interface FarmWorkerOptions {
   concurrency?: Partial<Record<QueueKind, number>>;
   /** How long running activities get to checkpoint after a shutdown signal. */
   shutdownGraceTime?: string;
-  /** A pre-built workflow bundle (production) instead of bundling from source (dev). */
+  /**
+   * A bundle built ahead of time (production). Without it the worker bundles from source at
+   * start, which is what development wants: a stale bundle is never picked up by accident.
+   */
   workflowBundlePath?: string;
 }
 
@@ -45,8 +48,15 @@ export async function createFarmWorkers(options: FarmWorkerOptions): Promise<Wor
   for (const kind of options.serve) {
     const concurrency = options.concurrency?.[kind];
     if (kind === 'workflows') {
-      const bundlePath =
-        options.workflowBundlePath ?? (existsSync(WORKFLOW_BUNDLE_PATH) ? WORKFLOW_BUNDLE_PATH : undefined);
+      const bundlePath = options.workflowBundlePath;
+      if (bundlePath && !existsSync(bundlePath)) {
+        throw Object.assign(
+          new Error(`workflow bundle ${bundlePath} does not exist: run npm run build:workflows`),
+          {
+            code: 'missing-bundle',
+          },
+        );
+      }
       workers.push(
         await Worker.create({
           ...base,

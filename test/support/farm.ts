@@ -57,7 +57,7 @@ export async function connectClient(queuePrefix: string): Promise<FarmClient> {
 
 /** Client plus in-process workers for the given queues, on a queue prefix of their own. */
 export async function startFarm(
-  options: { serve?: QueueKind[]; queuePrefix?: string } = {},
+  options: { serve?: QueueKind[]; queuePrefix?: string; workflowBundlePath?: string } = {},
 ): Promise<InProcessFarm> {
   const { temporal } = testStack();
   const queuePrefix = options.queuePrefix ?? `${uniqueId('t')}-`;
@@ -70,6 +70,7 @@ export async function startFarm(
     serve: options.serve ?? ['workflows', 'gpu', 'cpu'],
     deps: createWorkerDeps({ s3: s3Options() }),
     shutdownGraceTime: '2s',
+    workflowBundlePath: options.workflowBundlePath,
   });
   const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const client = await connectClient(queuePrefix);
