@@ -19,6 +19,11 @@ const INPUT_ERROR_CODES = new Set([
   'invalid-credentials',
   'access-denied',
   'missing-credentials',
+  'invalid-option',
+  'http-rejected',
+  'GENERATOR_INVALID_INPUT',
+  'tfjs-backend-unavailable',
+  'tfjs-backend-invalid',
 ]);
 
 export function isInputError(err: unknown): boolean {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FarmClient } from '../client/runs';
 import { devUp, stopTemporal } from '../infra/dev-stack';
 import { runKeys } from '../run/layout';
-import type { Spec } from '../spec';
+import { type Spec, specToJson } from '../spec';
+import { taskQueues } from '../workflows/task-queues';
 import { TEST_STACK_CONFIG } from './global-setup';
 import { exited, spawnWorker } from './support/child-worker';
 import {
@@ -130,5 +131,37 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
     const result = await farm.client.client.workflow.getHandle(spec.runId).result();
     expect(result.samples).toBe(24);
     expect(await shardTars(farm.client, spec)).toEqual(reference);
+  }, 120_000);
+
+  it('a shard whose earlier execution still runs is started again only after it closes', async () => {
+    const slow = await startFarm({ testPartDelayMs: 300 });
+    try {
+      const spec = testSpec({ runId: uniqueId('overlap'), ...BASE });
+      const queues = taskQueues(slow.queuePrefix);
+      await slow.client.store(spec.output).put(runKeys(spec.runId).spec, specToJson(spec));
+      // A leftover execution of shard 0, as a terminated parent may leave behind for a moment.
+      const leftover = await slow.client.client.workflow.start('shardWorkflow', {
+        workflowId: `${spec.runId}/shard-0`,
+        taskQueue: queues.workflows,
+        args: [
+          {
+            outputUrl: spec.output,
+            runId: spec.runId,
+            shard: 0,
+            queues,
+            maxRounds: 3,
+            timeouts: TEST_TIMEOUTS,
+          },
+        ],
+      });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 3 });
+      const result = await slow.client.client.workflow.getHandle(spec.runId).result();
+      expect((await leftover.result()).alreadyCommitted).toBe(false);
+      expect(result.shards).toBe(SHARDS);
+      expect(result.samples).toBe(24);
+      expect(await shardTars(slow.client, spec)).toEqual(reference);
+    } finally {
+      await slow.stop();
+    }
   }, 120_000);
 });

@@ -164,4 +164,28 @@ describe('farm: a run through the real Temporal server and S3', () => {
       await bundled.stop();
     }
   });
+
+  it('a missing model file stops the whole run at once, naming the spec field, without retries', async () => {
+    const spec = testSpec({
+      runId: uniqueId('nomodel'),
+      target: 64,
+      shardSize: 8,
+      generator: { backend: 'tfjs', modelUrl: 'file:///nonexistent/synfarm/model.json' },
+    });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 2 });
+    const err = await farm.client.client.workflow
+      .getHandle(spec.runId)
+      .result()
+      .catch((e) => e);
+    expect(err.cause?.type).toBe('InvalidInput');
+    expect(err.cause?.message).toContain('generator.modelUrl');
+    const status = await farm.client.status(spec.runId);
+    expect(status.committed.shards).toBe(0);
+    // the window was 2: the run stopped instead of trying all 8 shards
+    const started: string[] = [];
+    for await (const wf of farm.client.client.workflow.list({ query: `WorkflowType = 'shardWorkflow'` })) {
+      if (wf.workflowId.startsWith(`${spec.runId}/`)) started.push(wf.workflowId);
+    }
+    expect(started.length).toBeLessThanOrEqual(2);
+  });
 });

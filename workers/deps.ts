@@ -17,16 +17,17 @@ export interface WorkerDepsOptions {
 export function createWorkerDeps(options: WorkerDepsOptions): ActivityDeps {
   const stores = new Map<string, ObjectStore>();
   const delay = options.testPartDelayMs ?? 0;
+  const open = (url: string): ObjectStore => {
+    let store = stores.get(url);
+    if (!store) {
+      store = openStore(url, options.s3);
+      stores.set(url, store);
+    }
+    return store;
+  };
   return {
-    openStore(url) {
-      let store = stores.get(url);
-      if (!store) {
-        store = openStore(url, options.s3);
-        stores.set(url, store);
-      }
-      return store;
-    },
-    models: createModelProvider(),
+    openStore: open,
+    models: createModelProvider({ openStore: open }),
     testHooks: delay > 0 ? { beforePart: () => sleep(delay) } : undefined,
   };
 }

@@ -3,6 +3,7 @@ import { type EnsembleCalibratorOptions, EXPRESSION_MODEL_IDS } from '../models/
 import type { Calibrator } from '../models/calibrator/schema';
 import type { Generator } from '../models/generator';
 import type { Spec } from '../spec';
+import type { ObjectStore } from '../storage/object-store';
 
 export class BackendUnavailableError extends Error {
   readonly code = 'backend-unavailable';
@@ -20,7 +21,7 @@ export class BackendUnavailableError extends Error {
  * Loads each model once per worker process and hands the same instance to every task that asks
  * for the same settings (model weights are large; loading per task would dominate run time).
  */
-export function createModelProvider(): ModelProvider {
+export function createModelProvider(deps: { openStore: (url: string) => ObjectStore }): ModelProvider {
   const generators = new Map<string, Promise<Generator>>();
   const calibrators = new Map<string, Promise<Calibrator>>();
   const once = <T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
@@ -41,12 +42,12 @@ export function createModelProvider(): ModelProvider {
             return (await import('../models/testpattern')).createTestPatternGenerator();
           case 'procedural':
             return (await import('../models/procedural')).createProceduralGenerator();
-          default:
-            throw new BackendUnavailableError(
-              'generator.backend',
-              settings.backend,
-              'is not implemented in this build yet: use procedural or testpattern',
-            );
+          case 'tfjs':
+            return (await import('../models/tfjs-generator')).createTfjsGenerator(settings, {
+              openStore: deps.openStore,
+            });
+          case 'http':
+            return (await import('../models/http-generator')).createHttpGenerator(settings);
         }
       });
     },
@@ -63,16 +64,13 @@ export function createModelProvider(): ModelProvider {
   };
 }
 
-/** The launch-time check: refuses a backend this build cannot run before any run starts. */
+/**
+ * The launch-time check: what can be refused without loading a model (an unknown calibrator
+ * model id) is refused before any run starts. Model files and servers are checked by the
+ * first generate, which fails the run at once, non-retryably, when they are wrong.
+ */
 export function checkBackends(spec: Spec): void {
   if (spec.calibrator.backend === 'ensemble') ensembleOptions(spec);
-  if (spec.generator.backend !== 'procedural' && spec.generator.backend !== 'testpattern') {
-    throw new BackendUnavailableError(
-      'generator.backend',
-      spec.generator.backend,
-      'is not implemented in this build yet: use procedural or testpattern',
-    );
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -10,6 +11,7 @@ import {
   ParentClosePolicy,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -77,8 +79,18 @@ export const setWindowSignal = defineSignal<[number]>('setWindow');
 
 // ---------------------------------------------------------------- helpers
 
+/** Starts of one shard refused because an earlier execution still runs, before it counts as failed. */
+const MAX_START_RETRIES = 30;
+
 function addCounts(into: Record<string, number>, add: Record<string, number>): void {
   for (const [k, v] of Object.entries(add)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** The innermost failure of a child -> activity -> application failure chain. */
+function rootCause(err: unknown): { message: string; type?: string } {
+  let e = err as { cause?: unknown; message?: string; type?: string };
+  while (e.cause) e = e.cause as typeof e;
+  return { message: e.message ?? String(err), type: e.type };
 }
 
 export function shardWorkflowId(runId: string, shard: number): string {
@@ -181,31 +193,62 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     state.shortfall += result.shortfall;
     if (!result.alreadyCommitted) addCounts(state.rejectsByReason, result.rejectsByReason);
   };
+  /** Set when a shard failed on bad input: every other shard would fail the same way. */
+  let badInput: string | undefined;
   const onShardFailed = (shard: number, err: unknown) => {
     running--;
     if (isCancellation(err)) return;
-    const cause = (err as { cause?: { message?: string } }).cause;
+    const root = rootCause(err);
     // Messages are cut so a run with many failing shards keeps a small history.
-    const message = String(cause?.message ?? (err as Error).message).slice(0, 300);
+    const message = String(root.message).slice(0, 300);
     state.failed.push({ shard, message });
+    if (root.type === 'InvalidInput') badInput ??= message;
   };
 
-  try {
-    while (cursor < pending.length) {
-      await condition(() => !state.paused && running < state.window);
-      if (workflowInfo().continueAsNewSuggested) {
-        draining = true;
-        break;
-      }
-      const shard = pending[cursor++]!;
-      running++;
-      const child = await startChild(shardWorkflow, {
+  const retries = new Map<number, number>();
+  const startShard = async (shard: number) => {
+    try {
+      return await startChild(shardWorkflow, {
         workflowId: shardWorkflowId(input.runId, shard),
         taskQueue: input.queues.workflows,
         args: [{ ...ref, shard, queues: input.queues, maxRounds: plan.maxRounds, timeouts: input.timeouts }],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      throw err;
+    }
+  };
+
+  try {
+    while (cursor < pending.length) {
+      await condition(() => badInput !== undefined || (!state.paused && running < state.window));
+      if (badInput !== undefined) break;
+      if (workflowInfo().continueAsNewSuggested) {
+        draining = true;
+        break;
+      }
+      const shard = pending[cursor++]!;
+      running++;
+      const child = await startShard(shard);
+      if (!child) {
+        // An earlier execution of this shard is still closing (its parent was terminated, say):
+        // try it again after the others rather than running it twice.
+        running--;
+        const tries = (retries.get(shard) ?? 0) + 1;
+        retries.set(shard, tries);
+        if (tries > MAX_START_RETRIES) {
+          state.failed.push({
+            shard,
+            message: `an earlier execution of ${shardWorkflowId(input.runId, shard)} never closed`,
+          });
+        } else {
+          pending.push(shard);
+          await sleep('2s');
+        }
+        continue;
+      }
       child.result().then(
         (result) => onShardDone(result),
         (err) => onShardFailed(shard, err),
@@ -221,6 +264,12 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     throw err;
   }
 
+  if (badInput !== undefined) {
+    throw ApplicationFailure.nonRetryable(
+      `run ${input.runId} stopped on bad input: ${badInput}`,
+      'InvalidInput',
+    );
+  }
   if (draining) {
     await continueAsNew<typeof datasetWorkflow>({
       ...input,

@@ -57,7 +57,12 @@ export async function connectClient(queuePrefix: string): Promise<FarmClient> {
 
 /** Client plus in-process workers for the given queues, on a queue prefix of their own. */
 export async function startFarm(
-  options: { serve?: QueueKind[]; queuePrefix?: string; workflowBundlePath?: string } = {},
+  options: {
+    serve?: QueueKind[];
+    queuePrefix?: string;
+    workflowBundlePath?: string;
+    testPartDelayMs?: number;
+  } = {},
 ): Promise<InProcessFarm> {
   const { temporal } = testStack();
   const queuePrefix = options.queuePrefix ?? `${uniqueId('t')}-`;
@@ -68,7 +73,7 @@ export async function startFarm(
     namespace: temporal.namespace,
     queues: taskQueues(queuePrefix),
     serve: options.serve ?? ['workflows', 'gpu', 'cpu'],
-    deps: createWorkerDeps({ s3: s3Options() }),
+    deps: createWorkerDeps({ s3: s3Options(), testPartDelayMs: options.testPartDelayMs }),
     shutdownGraceTime: '2s',
     workflowBundlePath: options.workflowBundlePath,
   });
