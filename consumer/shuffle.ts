@@ -4,16 +4,7 @@
  * the same order on any machine and a resumed reader can recompute any window without state.
  */
 
-/** lowbias32: a full-avalanche 32-bit finaliser. */
-function mix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { mix32 } from '../plan/random';
 
 /** Hash of a sequence of words; order-sensitive (each word is folded into the running hash). */
 export function hashWords(...words: number[]): number {

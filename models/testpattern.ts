@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import type { SampleRequest } from '../plan/request';
+import { encodeImage } from './encode';
 import type { GeneratedImage, GenerateOptions, Generator } from './generator';
 import { validateOptions, validateRequest } from './procedural/validate';
 
@@ -55,13 +56,9 @@ async function render(req: SampleRequest, options: GenerateOptions): Promise<Gen
   const raw = sharp(testPatternPixels(req.classIndex, req.generatorSeed, options.size), {
     raw: { width: options.size, height: options.size, channels: 3 },
   });
-  const bytes =
-    options.format === 'png'
-      ? await raw.png({ compressionLevel: 1 }).toBuffer()
-      : await raw.jpeg({ quality: options.quality }).toBuffer();
   return {
     key: req.key,
-    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    bytes: await encodeImage(raw, options),
     format: options.format,
     width: options.size,
     height: options.size,

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { SampleRequest } from '../../plan/request';
 import type { GeneratorSettings } from '../../spec/schema';
+import { encodeImage } from '../encode';
 import type { GeneratedImage, GenerateOptions, Generator } from '../generator';
 import { HttpGeneratorError } from './errors';
 import {
@@ -171,15 +172,12 @@ async function reencode(
   protocol: string,
   url: string,
 ): Promise<GeneratedImage> {
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     const img = sharp(served.bytes)
       .resize(options.size, options.size, { fit: 'cover' })
       .flatten({ background: '#000000' });
-    bytes =
-      options.format === 'png'
-        ? await img.png({ compressionLevel: 6 }).toBuffer()
-        : await img.jpeg({ quality: options.quality }).toBuffer();
+    bytes = await encodeImage(img, options);
   } catch (err) {
     throw new HttpGeneratorError(
       'http-bad-response',
@@ -190,7 +188,7 @@ async function reencode(
   }
   return {
     key: request.key,
-    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    bytes,
     format: options.format,
     width: options.size,
     height: options.size,

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { AFFECTNET_CLASSES, EMFACS_PROTOTYPES, type ExpressionClass } from '../../plan/expressions';
 import type { AuVector, Identity, SampleRequest } from '../../plan/request';
+import { encodeImage } from '../encode';
 import type { GeneratedImage, GenerateOptions, Generator } from '../generator';
 import { GeneratorInputError } from './errors';
 import { faceSvg } from './face-svg';
@@ -27,13 +28,9 @@ export async function renderRequest(req: SampleRequest, options: GenerateOptions
   const { identity, prompt } = resolveIdentity(req);
   const svg = faceSvg(req, identity, options.size);
   const img = sharp(Buffer.from(svg)).removeAlpha();
-  const bytes =
-    options.format === 'png'
-      ? await img.png({ compressionLevel: 6 }).toBuffer()
-      : await img.jpeg({ quality: options.quality, chromaSubsampling: '4:2:0' }).toBuffer();
   return {
     key: req.key,
-    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    bytes: await encodeImage(img, options),
     format: options.format,
     width: options.size,
     height: options.size,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import type { SampleRequest } from '../../plan/request';
 import type { GeneratorSettings } from '../../spec/schema';
+import { encodeImage } from '../encode';
 import type { GeneratedImage, GenerateOptions, Generator } from '../generator';
 import { activeTfjsBackend, initTfjsBackend, type TfjsBackendInfo } from '../tfjs-backend';
 import {
@@ -219,13 +220,9 @@ async function encode(
 ): Promise<GeneratedImage> {
   let img = sharp(pixels, { raw: { width: nativeSize, height: nativeSize, channels: 3 } });
   if (nativeSize !== options.size) img = img.resize(options.size, options.size, { kernel: 'lanczos3' });
-  const bytes =
-    options.format === 'png'
-      ? await img.png({ compressionLevel: 6 }).toBuffer()
-      : await img.jpeg({ quality: options.quality }).toBuffer();
   return {
     key: req.key,
-    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    bytes: await encodeImage(img, options),
     format: options.format,
     width: options.size,
     height: options.size,

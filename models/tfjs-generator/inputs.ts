@@ -1,4 +1,5 @@
 import { AFFECTNET_CLASSES, AU_MAX_INTENSITY } from '../../plan/expressions';
+import { mix32 } from '../../plan/random';
 import type { SampleRequest } from '../../plan/request';
 import type { InputPart } from './descriptor';
 
@@ -18,17 +19,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** lowbias32 finaliser: decorrelates the per-part seeds derived from one generatorSeed. */
-function mix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** Seed of the k-th noise part (0-based, in descriptor order) of a sample. */
