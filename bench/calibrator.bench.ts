@@ -3,8 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { createEnsembleCalibrator, type EnsembleCalibratorOptions } from '../models/calibrator';
-import { AFFECTNET_CLASSES } from '../plan/expressions';
-import { type SampleRequest, SampleRequestSchema } from '../plan/request';
+import type { SampleRequest } from '../plan/request';
+import { fixtureRequest } from '../test/support/fixtures';
 
 /** Single-face 512 px crops of face-api's demo photos (MIT), the size the generators emit. */
 const CROPS = [
@@ -34,28 +34,10 @@ async function fixtures(): Promise<{
     ),
   );
   const requests = Array.from({ length: IMAGES }, (_, i) =>
-    SampleRequestSchema.parse({
-      key: `000000_${String(i).padStart(6, '0')}`,
-      shard: 0,
+    fixtureRequest({
       index: i,
-      round: 0,
-      classIndex: 1,
-      className: AFFECTNET_CLASSES[1],
+      className: 'happy',
       aus: { AU6: 3, AU12: 4 },
-      auSide: {},
-      identity: {
-        ageBand: 'adult',
-        gender: 'feminine',
-        skinTone: 3,
-        faceShape: 'oval',
-        hair: 'long dark',
-        eyeColor: 'brown',
-        glasses: false,
-        facialHair: 'none',
-        headPose: { yaw: 0, pitch: 0, roll: 0 },
-        lighting: { direction: 'front', strength: 0.5, warmth: 'neutral' },
-        background: 'studio gray',
-      },
       prompt: 'bench',
       generatorSeed: i,
     }),

@@ -13,7 +13,8 @@ import {
   ModelLoadError,
 } from '../models/calibrator';
 import { AFFECTNET_CLASSES, type ExpressionClass } from '../plan/expressions';
-import { type SampleRequest, SampleRequestSchema } from '../plan/request';
+import type { SampleRequest } from '../plan/request';
+import { fixtureRequest } from './support/fixtures';
 
 const requireHere = createRequire(import.meta.url);
 const faceApiDir = path.dirname(requireHere.resolve('@vladmandic/face-api/package.json'));
@@ -37,30 +38,12 @@ async function faceJpeg(name: keyof typeof FACES): Promise<Buffer> {
 }
 
 function request(index: number, className: ExpressionClass = 'happy'): SampleRequest {
-  return SampleRequestSchema.parse({
-    key: `000007_${String(index).padStart(6, '0')}`,
+  return fixtureRequest({
     shard: 7,
     index,
-    round: 0,
-    classIndex: AFFECTNET_CLASSES.indexOf(className),
     className,
     aus: className === 'happy' ? { AU6: 3, AU12: 4 } : {},
-    auSide: {},
-    identity: {
-      ageBand: 'adult',
-      gender: 'feminine',
-      skinTone: 2,
-      faceShape: 'oval',
-      hair: 'long light',
-      eyeColor: 'blue',
-      glasses: false,
-      facialHair: 'none',
-      headPose: { yaw: 0, pitch: 0, roll: 0 },
-      lighting: { direction: 'front', strength: 0.5, warmth: 'neutral' },
-      background: 'studio gray',
-    },
     prompt: 'a photo of a face',
-    generatorSeed: index,
   });
 }
 

@@ -1,34 +1,11 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createTestPatternGenerator, GeneratorInputError } from '../models';
-import { type SampleRequest, SampleRequestSchema } from '../plan/request';
+import type { SampleRequest } from '../plan/request';
+import { fixtureRequest } from './support/fixtures';
 
 function request(classIndex: number, generatorSeed: number): SampleRequest {
-  return SampleRequestSchema.parse({
-    key: '000000_000001',
-    shard: 0,
-    index: 1,
-    round: 0,
-    classIndex,
-    className: ['neutral', 'happy', 'sad', 'surprise', 'fear', 'disgust', 'anger', 'contempt'][classIndex],
-    aus: {},
-    auSide: {},
-    identity: {
-      ageBand: 'adult',
-      gender: 'feminine',
-      skinTone: 2,
-      faceShape: 'oval',
-      hair: 'curly',
-      eyeColor: 'green',
-      glasses: false,
-      facialHair: 'none',
-      headPose: { yaw: 0, pitch: 0, roll: 0 },
-      lighting: { direction: 'front', strength: 0.5, warmth: 'neutral' },
-      background: 'office',
-    },
-    prompt: '',
-    generatorSeed,
-  });
+  return fixtureRequest({ index: 1, classIndex, generatorSeed });
 }
 
 const gen = createTestPatternGenerator();

@@ -2,35 +2,17 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProceduralGenerator, GeneratorInputError, renderOne } from '../models/procedural';
 import { AU_IDS, type AuId } from '../plan/expressions';
-import { type AuVector, type SampleRequest, SampleRequestSchema } from '../plan/request';
+import type { AuVector, SampleRequest } from '../plan/request';
+import { fixtureRequest } from './support/fixtures';
 
 const SIZE = 224;
 const generator = createProceduralGenerator();
 
 function request(over: Partial<SampleRequest> = {}): SampleRequest {
-  return SampleRequestSchema.parse({
-    key: '000001_000002',
+  return fixtureRequest({
     shard: 1,
     index: 2,
-    round: 0,
-    classIndex: 0,
-    className: 'neutral',
-    aus: {},
-    auSide: {},
-    identity: {
-      ageBand: 'adult',
-      gender: 'androgynous',
-      skinTone: 3,
-      faceShape: 'oval',
-      hair: 'short dark',
-      eyeColor: 'brown',
-      glasses: false,
-      facialHair: 'none',
-      headPose: { yaw: 0, pitch: 0, roll: 0 },
-      lighting: { direction: 'front', strength: 0.5, warmth: 'neutral' },
-      background: 'studio gray',
-    },
-    prompt: '',
+    identity: { gender: 'androgynous', hair: 'short dark' },
     generatorSeed: 12345,
     ...over,
   });

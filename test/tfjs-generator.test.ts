@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,58 +15,10 @@ import {
   type TfjsGeneratorSettings,
 } from '../models/tfjs-generator';
 import { AFFECTNET_CLASSES, AU_IDS } from '../plan/expressions';
-import { type SampleRequest, SampleRequestSchema } from '../plan/request';
+import type { SampleRequest } from '../plan/request';
 import { openStore } from '../storage';
+import { fileSaveHandler, fixtureRequest, saveTinyGeneratorModel } from './support/fixtures';
 import { testStack } from './support/stack';
-
-/** Writes model.json + weights.bin the way tfjs-node's file:// handler would (tfjs-node is not installed). */
-function fileSaveHandler(dir: string): tf.io.IOHandler {
-  return {
-    async save(artifacts) {
-      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      await writeFile(path.join(dir, 'weights.bin'), Buffer.from(weights));
-      const modelJson = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      await writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-      return {
-        modelArtifactsInfo: {
-          dateSaved: new Date(),
-          modelTopologyType: 'JSON',
-          weightDataBytes: weights.byteLength,
-        },
-      };
-    },
-  };
-}
-
-/** A tiny conditional "generator": dense from [AUs ++ one-hot ++ noise] to an 8x8x3 tanh image. */
-async function saveTinyModel(
-  dir: string,
-  names = { aus: 'aus', cls: 'class', noise: 'noise' },
-): Promise<void> {
-  const aus = tfl.input({ name: names.aus, shape: [AU_IDS.length] });
-  const cls = tfl.input({ name: names.cls, shape: [AFFECTNET_CLASSES.length] });
-  const noise = tfl.input({ name: names.noise, shape: [16] });
-  const joined = tfl.layers.concatenate().apply([aus, cls, noise]) as tfl.SymbolicTensor;
-  const dense = tfl.layers
-    .dense({
-      units: 8 * 8 * 3,
-      activation: 'tanh',
-      kernelInitializer: tfl.initializers.glorotNormal({ seed: 7 }),
-    })
-    .apply(joined) as tfl.SymbolicTensor;
-  const image = tfl.layers
-    .reshape({ name: 'image', targetShape: [8, 8, 3] })
-    .apply(dense) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: [aus, cls, noise], outputs: image });
-  await model.save(fileSaveHandler(dir));
-  model.dispose();
-}
 
 /** The same network behind one concatenated input `z` plus a text embedding input. */
 async function saveConcatModel(dir: string): Promise<void> {
@@ -127,28 +78,12 @@ async function saveGraphModel(dir: string): Promise<void> {
 
 function request(i: number, overrides: Partial<SampleRequest> = {}): SampleRequest {
   const classIndex = i % AFFECTNET_CLASSES.length;
-  return SampleRequestSchema.parse({
-    key: `000001_${String(i).padStart(6, '0')}`,
+  return fixtureRequest({
     shard: 1,
     index: i,
-    round: 0,
     classIndex,
-    className: AFFECTNET_CLASSES[classIndex],
     aus: classIndex === 1 ? { AU6: 3, AU12: 4 } : { AU4: 2.5 },
-    auSide: {},
-    identity: {
-      ageBand: 'adult',
-      gender: 'feminine',
-      skinTone: 3,
-      faceShape: 'oval',
-      hair: 'long dark',
-      eyeColor: 'brown',
-      glasses: false,
-      facialHair: 'none',
-      headPose: { yaw: 0, pitch: 0, roll: 0 },
-      lighting: { direction: 'front', strength: 0.7, warmth: 'neutral' },
-      background: 'studio gray',
-    },
+    identity: { lighting: { direction: 'front', strength: 0.7, warmth: 'neutral' } },
     prompt: `a photo of an adult woman, sample ${i}`,
     generatorSeed: (i * 2654435761) >>> 0,
     ...overrides,
@@ -181,7 +116,7 @@ let gen: Generator;
 beforeAll(async () => {
   await initTfjsBackend({ backend: 'wasm' });
   dir = await mkdtemp(path.join(tmpdir(), 'synfarm-tfjs-gen-'));
-  await saveTinyModel(dir);
+  await saveTinyGeneratorModel(dir);
   modelPath = path.join(dir, 'model.json');
   gen = await createTfjsGenerator(settings(modelPath));
 });
