@@ -9,6 +9,7 @@ import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
 import { benchProcedural } from './procedural.bench';
 import { benchS3Upload } from './s3-upload.bench';
+import { benchTfjsGenerator } from './tfjs-generator.bench';
 import { benchPack } from './webdataset.bench';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   pack: benchPack,
   's3-upload': benchS3Upload,
   procedural: benchProcedural,
+  'tfjs-generator': benchTfjsGenerator,
   calibrator: benchCalibrator,
   consumer: benchConsumer,
   'farm-overhead': benchFarmOverhead,
