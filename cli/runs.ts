@@ -140,6 +140,49 @@ export function registerRunCommands(program: Command): void {
     });
 
   program
+    .command('pause')
+    .argument('<run>', 'run id')
+    .description('start no new shards (running ones finish); undo with: synfarm unpause RUN')
+    .action(async (runId: string) => {
+      const client = await connect();
+      try {
+        await client.setPaused(runId, true);
+        process.stdout.write(`paused ${runId}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('unpause')
+    .argument('<run>', 'run id')
+    .description('let a paused run start shards again')
+    .action(async (runId: string) => {
+      const client = await connect();
+      try {
+        await client.setPaused(runId, false);
+        process.stdout.write(`unpaused ${runId}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command('window')
+    .argument('<run>', 'run id')
+    .argument('<shards>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
+    .description('change how many shards run at once, while the run goes on')
+    .action(async (runId: string, size: number) => {
+      const client = await connect();
+      try {
+        await client.setWindow(runId, size);
+        process.stdout.write(`window of ${runId} set to ${size}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
     .command('cancel')
     .argument('<run>', 'run id')
     .description('cancel a run: every running shard stops at its next checkpoint; resume later')

@@ -179,6 +179,26 @@ export class FarmClient {
     return { uiUrl: this.uiLink(runId) };
   }
 
+  /** Pause (no new shards start; running ones finish) or un-pause a running run. */
+  async setPaused(runId: string, paused: boolean): Promise<void> {
+    await this.signalRunning(runId, paused ? 'pause' : 'resume');
+  }
+
+  /** Changes how many shards run at once, while the run goes on. */
+  async setWindow(runId: string, size: number): Promise<void> {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RunError('run-unknown', `window: got ${size}; expected a whole number of shards >= 1`);
+    }
+    await this.signalRunning(runId, 'setWindow', size);
+  }
+
+  private async signalRunning(runId: string, signal: string, ...args: unknown[]): Promise<void> {
+    if ((await this.workflowState(runId)) !== 'running') {
+      throw new RunError('run-unknown', `run "${runId}" is not running; see: synfarm status ${runId}`);
+    }
+    await this.client.workflow.getHandle(runId).signal(signal, ...args);
+  }
+
   async cancel(runId: string): Promise<void> {
     try {
       await this.client.workflow.getHandle(runId).cancel();

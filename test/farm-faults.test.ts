@@ -1,8 +1,10 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FarmClient } from '../client/runs';
 import { devUp, stopTemporal } from '../infra/dev-stack';
 import { runKeys } from '../run/layout';
 import { type Spec, specToJson } from '../spec';
+import type { Progress } from '../workflows/dataset';
 import { taskQueues } from '../workflows/task-queues';
 import { TEST_STACK_CONFIG } from './global-setup';
 import { exited, spawnWorker } from './support/child-worker';
@@ -162,6 +164,62 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       expect(await shardTars(slow.client, spec)).toEqual(reference);
     } finally {
       await slow.stop();
+    }
+  }, 120_000);
+
+  it('pause holds new shards, the window can change, unpause lets the run finish', async () => {
+    const slow = await startFarm({ testPartDelayMs: 150 });
+    try {
+      const spec = testSpec({ runId: uniqueId('pause'), ...BASE });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+      await slow.client.setPaused(spec.runId, true);
+      await slow.client.setWindow(spec.runId, 3);
+      const handle = slow.client.client.workflow.getHandle(spec.runId);
+      await waitUntil('the paused run has drained', async () => {
+        const p = await handle.query<Progress>('progress');
+        return p.state === 'paused' && p.shards.running === 0;
+      });
+      const held = await handle.query<Progress>('progress');
+      expect(held.window).toBe(3);
+      expect(held.shards.committed).toBeLessThan(SHARDS);
+      await setTimeout(1500);
+      expect((await handle.query<Progress>('progress')).shards.committed).toBe(held.shards.committed);
+      await slow.client.setPaused(spec.runId, false);
+      expect((await handle.result()).samples).toBe(24);
+    } finally {
+      await slow.stop();
+    }
+  }, 120_000);
+
+  it('a worker stops gracefully on SIGTERM, and at once on a second signal', async () => {
+    const prefix = `${uniqueId('sig')}-`;
+    let worker = spawnWorker(prefix);
+    await waitUntil(
+      'the worker serves',
+      async () => (worker as unknown as { output: string }).output.includes('worker serving'),
+      60_000,
+    );
+    worker.kill('SIGTERM');
+    expect(await exited(worker)).toBe(0);
+
+    worker = spawnWorker(prefix, { SYNFARM_TEST_PART_DELAY_MS: '5000' });
+    const client = await connectClient(prefix);
+    try {
+      await waitUntil(
+        'the worker serves',
+        async () => (worker as unknown as { output: string }).output.includes('worker serving'),
+        60_000,
+      );
+      const spec = testSpec({ runId: uniqueId('sig'), ...BASE });
+      await client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+      await waitUntil('generate is running', () => pendingActivityOf(client, spec, 'generate'), 30_000);
+      worker.kill('SIGTERM');
+      await setTimeout(300);
+      worker.kill('SIGTERM');
+      expect(await exited(worker)).toBe(130);
+      await client.cancel(spec.runId);
+    } finally {
+      await client.close();
     }
   }, 120_000);
 });

@@ -48,7 +48,7 @@ export interface CarriedState {
 
 export interface Progress {
   runId: string;
-  state: 'running' | 'paused' | 'draining' | 'finishing';
+  state: 'starting' | 'running' | 'paused' | 'draining' | 'finishing';
   shards: { planned: number; committed: number; running: number; failed: number; pending: number };
   samples: { planned: number; committed: number; shortfall: number };
   rejectsByReason: Record<string, number>;
@@ -132,6 +132,11 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
   let running = 0;
   let draining = false;
   let phase: Progress['state'] = 'running';
+  let described: { shardCount: number; targetSamples: number } | undefined;
+  // Shards committed before this execution chain started count as committed, not as work done now.
+  let committedAtStart = 0;
+  const pending: number[] = [];
+  let cursor = 0;
 
   setHandler(pauseSignal, () => {
     state.paused = true;
@@ -143,17 +148,10 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     if (Number.isInteger(size) && size >= 1) state.window = size;
   });
 
-  const plan = await cpu.describeRun(ref);
-  const committedBefore = await cpu.listCommittedShards(ref);
-  const done = new Set(committedBefore);
-  const failedShards = new Set(state.failed.map((f) => f.shard));
-  const pending: number[] = [];
-  for (let s = 0; s < plan.shardCount; s++) if (!done.has(s) && !failedShards.has(s)) pending.push(s);
-  // Shards committed before this execution chain started count as committed, not as work done now.
-  const committedAtStart = committedBefore.length - state.shardsCommitted;
-  let cursor = 0;
-
+  // Registered before the first activity so a status call never finds no handler; until the
+  // run is described it reports `starting` with what it already knows.
   setHandler(progressQuery, (): Progress => {
+    const plan = described ?? { shardCount: 0, targetSamples: 0 };
     const committed = committedAtStart + state.shardsCommitted;
     const elapsed = Math.max(1, (Date.now() - state.startedAtMs) / 1000);
     const rate = state.samplesCommitted / elapsed;
@@ -163,7 +161,7 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     );
     return {
       runId: input.runId,
-      state: state.paused ? 'paused' : phase,
+      state: described === undefined ? 'starting' : state.paused ? 'paused' : phase,
       shards: {
         planned: plan.shardCount,
         committed,
@@ -185,6 +183,14 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
       historyLength: workflowInfo().historyLength,
     };
   });
+
+  const plan = await cpu.describeRun(ref);
+  const committedBefore = await cpu.listCommittedShards(ref);
+  described = plan;
+  committedAtStart = committedBefore.length - state.shardsCommitted;
+  const done = new Set(committedBefore);
+  const failedShards = new Set(state.failed.map((f) => f.shard));
+  for (let s = 0; s < plan.shardCount; s++) if (!done.has(s) && !failedShards.has(s)) pending.push(s);
 
   const onShardDone = (result: ShardWorkflowResult) => {
     running--;
