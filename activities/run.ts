@@ -35,6 +35,9 @@ export function createRunActivities(runContext: (r: RunRef) => Promise<RunContex
         const manifest = await refreshManifest(ctx);
         const complete = manifest.state === 'complete';
         if (complete) {
+          // Every shard committed: nothing under staging is needed any more. A stage attempt that
+          // timed out but kept running may have written a part after its shard's commit.
+          await ctx.store.deletePrefix(ctx.keys.stagingPrefix);
           await ctx.store.put(
             ctx.keys.success,
             `${JSON.stringify({ runId: ref.runId, shards: manifest.totals.shards, samples: manifest.totals.samples })}\n`,
