@@ -6,9 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  decodeCls,
-  decodeImage,
-  decodeJson,
+  decodeSamples,
   openRun,
   type RunHandle,
   readRun,
@@ -73,13 +71,11 @@ export async function benchConsumer(args?: BenchConsumerArgs): Promise<Record<st
 async function timeTs(run: RunHandle, decode: boolean): Promise<number> {
   const start = performance.now();
   let n = 0;
-  for await (const sample of readRun({ run, shuffle: false })) {
-    if (decode) {
-      await decodeImage(sample);
-      decodeJson(sample);
-      decodeCls(sample);
-    }
-    n++;
+  const samples = readRun({ run, shuffle: false });
+  if (decode) {
+    for await (const _ of decodeSamples(samples, { concurrency: 4 })) n++;
+  } else {
+    for await (const _ of samples) n++;
   }
   if (n === 0) throw new Error('the run has no committed samples to read');
   return (performance.now() - start) / 1000;

@@ -51,3 +51,35 @@ export async function decodeImage(sample: Sample, options: { alpha?: boolean } =
     channels: info.channels,
   };
 }
+
+export interface DecodedSample {
+  sample: Sample;
+  image: RawImage;
+  json: unknown;
+  cls: number;
+}
+
+/**
+ * Decodes a stream of samples with up to `concurrency` images in flight, in input order: sharp
+ * decodes on libuv's thread pool, so a reader that waits for each image in turn leaves the
+ * other cores idle (a data loader's prefetch, in one process).
+ */
+export async function* decodeSamples(
+  samples: AsyncIterable<Sample>,
+  options: { concurrency?: number; alpha?: boolean } = {},
+): AsyncGenerator<DecodedSample> {
+  const limit = Math.max(1, options.concurrency ?? 4);
+  const inFlight: Promise<DecodedSample>[] = [];
+  const start = (sample: Sample): Promise<DecodedSample> =>
+    decodeImage(sample, options).then((image) => ({
+      sample,
+      image,
+      json: decodeJson(sample),
+      cls: decodeCls(sample),
+    }));
+  for await (const sample of samples) {
+    inFlight.push(start(sample));
+    if (inFlight.length >= limit) yield await inFlight.shift()!;
+  }
+  while (inFlight.length > 0) yield await inFlight.shift()!;
+}

@@ -1,4 +1,12 @@
-export { decodeCls, decodeImage, decodeJson, imageBytes, type RawImage } from './decode';
+export {
+  type DecodedSample,
+  decodeCls,
+  decodeImage,
+  decodeJson,
+  decodeSamples,
+  imageBytes,
+  type RawImage,
+} from './decode';
 export {
   ChecksumMismatchError,
   ConsumerError,
