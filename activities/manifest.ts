@@ -1,5 +1,5 @@
 import { shardOfSidecar } from '../run/layout';
-import { buildManifest, buildWidsIndex, type Manifest } from '../run/manifest';
+import { buildManifest, buildWidsIndex, type Manifest, ManifestSchema } from '../run/manifest';
 import { parseSidecar, type Sidecar } from '../run/sidecar';
 import { ObjectNotFoundError } from '../storage/errors';
 import type { RunContext } from './run-context';
@@ -49,11 +49,13 @@ export async function listCommitted(ctx: RunContext): Promise<Sidecar[]> {
 }
 
 /**
- * Rewrites manifest.json and the wids index from the committed sidecars. Concurrent commits may
- * race; each writes a manifest that was true at its listing, and the dataset workflow writes
- * the final one after the last shard, so a consumer never sees a shard without its sidecar.
+ * Rewrites manifest.json and the wids index from the committed sidecars. Two commits may
+ * refresh at once; the one whose listing is older must not undo the newer one, so a manifest
+ * that already names more shards than this listing found is left as it is (sidecars are only
+ * ever added, short of a corrupt shard). The dataset workflow writes the final manifest after
+ * the last shard, so a consumer never sees a shard without its sidecar, nor misses one for long.
  */
-export async function refreshManifest(ctx: RunContext): Promise<Manifest> {
+export async function refreshManifest(ctx: RunContext, options: { final?: boolean } = {}): Promise<Manifest> {
   const manifest = buildManifest({
     runId: ctx.spec.runId,
     baseUrl: ctx.store.url,
@@ -61,6 +63,13 @@ export async function refreshManifest(ctx: RunContext): Promise<Manifest> {
     plannedSamples: ctx.spec.targetSamples,
     sidecars: await listCommitted(ctx),
   });
+  if (!options.final) {
+    const previous = await getOrUndefined(ctx, ctx.keys.manifest);
+    const parsed = previous
+      ? ManifestSchema.safeParse(JSON.parse(Buffer.from(previous).toString('utf8')))
+      : undefined;
+    if (parsed?.success && parsed.data.totals.shards > manifest.totals.shards) return parsed.data;
+  }
   await ctx.store.put(ctx.keys.manifest, `${JSON.stringify(manifest, null, 2)}\n`, {
     contentType: 'application/json',
   });

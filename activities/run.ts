@@ -32,7 +32,7 @@ export function createRunActivities(runContext: (r: RunRef) => Promise<RunContex
     async writeManifest(ref: RunRef): Promise<{ shards: number; samples: number; complete: boolean }> {
       return failFastOnBadInput(async () => {
         const ctx = await runContext(ref);
-        const manifest = await refreshManifest(ctx);
+        const manifest = await refreshManifest(ctx, { final: true });
         const complete = manifest.state === 'complete';
         if (complete) {
           // Every shard committed: nothing under staging is needed any more. A stage attempt that

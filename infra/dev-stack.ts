@@ -179,8 +179,8 @@ export async function devUp(
   const creds = await loadOrCreateCredentials(paths.credentialsFile);
 
   // Check every port before starting anything, so a conflict leaves nothing half-started.
-  const startTemporal = (await runningPid(paths.temporal, temporalBin)) === undefined;
-  const startS3 = (await runningPid(paths.s3, s3Bin)) === undefined;
+  const startTemporal = (await runningPid(paths.temporal)) === undefined;
+  const startS3 = (await runningPid(paths.s3)) === undefined;
   if (startTemporal) {
     await requireFreePort(config.temporalPort, 'Temporal gRPC', 'SYNFARM_TEMPORAL_PORT');
     await requireFreePort(config.temporalUiPort, 'Temporal web UI', 'SYNFARM_TEMPORAL_UI_PORT');
@@ -245,23 +245,23 @@ export async function devDown(input: Partial<DevStackConfig> = {}): Promise<stri
   const config = DevStackConfigSchema.parse(input);
   const paths = layout(config);
   const stopped: string[] = [];
-  if (await stopProcess(paths.temporal, 'temporal')) stopped.push('temporal');
-  if (await stopProcess(paths.s3, 'versitygw')) stopped.push('versitygw');
+  if (await stopProcess(paths.temporal)) stopped.push('temporal');
+  if (await stopProcess(paths.s3)) stopped.push('versitygw');
   return stopped;
 }
 
 /** Stops only the Temporal server (its database stays), for tests of a lost server. */
 export async function stopTemporal(input: Partial<DevStackConfig> = {}): Promise<boolean> {
   const config = DevStackConfigSchema.parse(input);
-  return stopProcess(layout(config).temporal, 'temporal');
+  return stopProcess(layout(config).temporal);
 }
 
 export async function devStatus(input: Partial<DevStackConfig> = {}): Promise<StackStatus> {
   const config = DevStackConfigSchema.parse(input);
   const paths = layout(config);
   const info = stackInfo(config);
-  const tPid = await runningPid(paths.temporal, 'temporal');
-  const sPid = await runningPid(paths.s3, 'versitygw');
+  const tPid = await runningPid(paths.temporal);
+  const sPid = await runningPid(paths.s3);
   return {
     info,
     temporal: {

@@ -21,14 +21,39 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The pid in the file if that process still runs the binary we started, else undefined. */
-export async function runningPid(proc: ManagedProcess, binary: string): Promise<number | undefined> {
-  const pid = Number.parseInt(await readFile(proc.pidFile, 'utf8').catch(() => ''), 10);
-  if (!Number.isInteger(pid) || !isAlive(pid)) return undefined;
-  // A recycled pid must not be mistaken for our server (and then killed by `down`).
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  if (cmdline !== undefined && !cmdline.includes(path.basename(binary))) return undefined;
-  return pid;
+/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), if readable. */
+async function startTicks(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** What a pid file records: enough to tell our server from a process that reused its pid. */
+interface PidRecord {
+  pid: number;
+  binary: string;
+  startTicks?: string;
+}
+
+/**
+ * The pid in the file if that process is still the one we started (same pid, same binary, same
+ * start time), else undefined: `down` must never signal a process that merely reused the pid.
+ */
+export async function runningPid(proc: ManagedProcess): Promise<number | undefined> {
+  let record: PidRecord;
+  try {
+    record = JSON.parse(await readFile(proc.pidFile, 'utf8')) as PidRecord;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(record.pid) || !isAlive(record.pid)) return undefined;
+  const ticks = await startTicks(record.pid);
+  if (ticks !== undefined && record.startTicks !== undefined)
+    return ticks === record.startTicks ? record.pid : undefined;
+  // No /proc (macOS): fall back to the command line when the platform shows it, else trust the file.
+  const cmdline = await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (cmdline !== undefined && !cmdline.startsWith(record.binary)) return undefined;
+  return record.pid;
 }
 
 export async function startDetached(
@@ -49,12 +74,13 @@ export async function startDetached(
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${binary}`);
   child.unref();
-  await writeFile(proc.pidFile, `${pid}\n`);
+  const record: PidRecord = { pid, binary, startTicks: await startTicks(pid) };
+  await writeFile(proc.pidFile, `${JSON.stringify(record)}\n`);
   return pid;
 }
 
-export async function stopProcess(proc: ManagedProcess, binary: string, graceMs = 10_000): Promise<boolean> {
-  const pid = await runningPid(proc, binary);
+export async function stopProcess(proc: ManagedProcess, graceMs = 10_000): Promise<boolean> {
+  const pid = await runningPid(proc);
   await rm(proc.pidFile, { force: true });
   if (pid === undefined) return false;
   process.kill(pid, 'SIGTERM');

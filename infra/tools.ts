@@ -70,7 +70,12 @@ export async function ensureTool(tool: ToolName, onBuild?: (msg: string) => void
   const spec = PINNED_TOOLS[tool];
   const dir = toolsDir();
   const cached = path.join(dir, tool);
-  if (await exists(cached)) return cached;
+  // A cached binary from an older pin is rebuilt; one whose version cannot be read (no Go
+  // toolchain to ask) is trusted, since only this function puts binaries there.
+  if (await exists(cached)) {
+    const version = await builtVersion(tool, cached);
+    if (version === undefined || version === spec.version) return cached;
+  }
   const onPath = await which(tool);
   if (onPath && (await builtVersion(tool, onPath)) === spec.version) return onPath;
 

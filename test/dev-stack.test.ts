@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { devStatus, devUp } from '../infra/dev-stack';
+import { devDown, devStatus, devUp } from '../infra/dev-stack';
 import { DevStackError } from '../infra/errors';
 import { ensureTool } from '../infra/tools';
 import { TEST_STACK_CONFIG } from './global-setup';
@@ -77,6 +77,29 @@ describe('embedded dev stack', () => {
     } finally {
       process.env.PATH = saved.path;
       process.env.SYNFARM_TOOLS_DIR = saved.tools;
+    }
+  });
+
+  it('dev down never signals a process that reused a recorded pid', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'synfarm-pid-'));
+    // A live process that is not ours (even its command line names our binary), recorded as if
+    // it were our Temporal server: only its start time gives it away.
+    const stranger = spawn('/bin/sh', ['-c', 'sleep 30; : /somewhere/temporal'], { stdio: 'ignore' });
+    try {
+      await mkdir(path.join(stateDir, 'pids'), { recursive: true });
+      await writeFile(
+        path.join(stateDir, 'pids', 'temporal.pid'),
+        JSON.stringify({ pid: stranger.pid, binary: '/somewhere/temporal', startTicks: '1' }),
+      );
+      const config = { stateDir, temporalPort: 29991, temporalUiPort: 29992, s3Port: 29993 };
+      expect((await devStatus(config)).temporal.running).toBe(false);
+      expect(await devDown(config)).toEqual([]);
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      stranger.kill();
     }
   });
 });

@@ -195,16 +195,19 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
   const onShardDone = (result: ShardWorkflowResult) => {
     running--;
     state.shardsCommitted++;
-    state.samplesCommitted += result.alreadyCommitted ? 0 : result.samples;
+    // A child runs only for a shard that was missing when this run listed them, so even an
+    // `alreadyCommitted` result (a commit retried after its sidecar was written) is new here.
+    state.samplesCommitted += result.samples;
     state.shortfall += result.shortfall;
-    if (!result.alreadyCommitted) addCounts(state.rejectsByReason, result.rejectsByReason);
+    addCounts(state.rejectsByReason, result.rejectsByReason);
   };
   /** Set when a shard failed on bad input: every other shard would fail the same way. */
   let badInput: string | undefined;
   const onShardFailed = (shard: number, err: unknown) => {
     running--;
-    if (isCancellation(err)) return;
-    const root = rootCause(err);
+    // A shard cancelled on its own (from the UI, say) is not committed: it must not vanish from
+    // the count. When the whole run is cancelled, the run fails anyway and this list is moot.
+    const root = isCancellation(err) ? { message: 'cancelled', type: 'Cancelled' } : rootCause(err);
     // Messages are cut so a run with many failing shards keeps a small history.
     const message = String(root.message).slice(0, 300);
     state.failed.push({ shard, message });
@@ -290,6 +293,13 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     throw ApplicationFailure.nonRetryable(
       `${state.failed.length} of ${plan.shardCount} shards failed (${list}); fix the cause, then run: synfarm resume ${input.runId}`,
       'ShardsFailed',
+    );
+  }
+  if (!manifest.complete) {
+    // Storage is the truth: success only when every planned shard's sidecar is there.
+    throw ApplicationFailure.nonRetryable(
+      `${plan.shardCount - manifest.shards} of ${plan.shardCount} shards are not committed although none failed; run: synfarm resume ${input.runId}`,
+      'ShardsMissing',
     );
   }
   return {

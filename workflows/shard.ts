@@ -1,4 +1,4 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, log, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { CommitResult, ShardRef, StageTimeouts } from '../activities/types';
 import type { TaskQueues } from './task-queues';
@@ -28,17 +28,22 @@ function stageActivities(input: ShardWorkflowInput) {
     nonRetryableErrorTypes: NON_RETRYABLE,
   };
   const heartbeatTimeout = `${input.timeouts.heartbeatSeconds}s`;
+  // Wait for a cancelled stage to stop (at its next checkpoint) before the shard closes, so a
+  // resumed run never races a stage of the cancelled one still writing to staging.
+  const cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
   const startToCloseTimeout = `${input.timeouts.stageStartToCloseSeconds}s`;
   const gpu = proxyActivities<Activities>({
     taskQueue: input.queues.gpu,
     startToCloseTimeout,
     heartbeatTimeout,
+    cancellationType,
     retry,
   });
   const cpu = proxyActivities<Activities>({
     taskQueue: input.queues.cpu,
     startToCloseTimeout,
     heartbeatTimeout,
+    cancellationType,
     retry,
   });
   return { generate: gpu.generate, calibrate: gpu.calibrate, filter: cpu.filter, commit: cpu.commit };
