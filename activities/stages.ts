@@ -1,8 +1,16 @@
 import { log } from '@temporalio/activity';
+import {
+  applyGuidance,
+  type Guidance,
+  type GuidanceApplied,
+  GuidanceSchema,
+  guidanceHint,
+} from '../guidance';
 import type { SampleRequest } from '../plan/request';
-import { cancellationSignal, checkpoint, previousHeartbeat } from './checkpoint';
+import { cancellationSignal, checkpoint, previousHeartbeat, whileBeating } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
+import { getOrUndefined } from './manifest';
 import { packGeneratedPart, packLabels, unpackGeneratedPart } from './parts';
 import type { RunContext } from './run-context';
 import type { RoundRequest, StageResult } from './types';
@@ -13,10 +21,44 @@ function batches<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** The guidance the previous round's filter stored for this round, if any. */
+export async function readGuidance(
+  ctx: RunContext,
+  shard: number,
+  round: number,
+): Promise<Guidance | undefined> {
+  const bytes = await getOrUndefined(ctx, ctx.keys.guidance(shard, round));
+  return bytes ? GuidanceSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+}
+
 /** The requests of one round, split into the parts both stages agree on. */
 export function roundParts(ctx: RunContext, req: RoundRequest): SampleRequest[][] {
   const requests = ctx.planRound(req.shard, req.round, req.classCounts);
   return batches(requests, ctx.spec.generator.batchSize);
+}
+
+/**
+ * Applies the round's guidance to a batch: AU changes for backends that render AUs here, a
+ * `guidance` field for `http`, whose server does its own steering. The staged `req.json` holds
+ * the requests as generated, so calibration and the sample's `.json` see the applied AUs.
+ */
+function guideBatch(
+  ctx: RunContext,
+  batch: readonly SampleRequest[],
+  guidance: Guidance | undefined,
+): { requests: SampleRequest[]; applied: (GuidanceApplied | undefined)[] } {
+  if (!guidance) return { requests: [...batch], applied: batch.map(() => undefined) };
+  if (ctx.spec.generator.backend === 'http') {
+    return {
+      requests: batch.map((r) => {
+        const hint = guidanceHint(r, guidance);
+        return hint ? { ...r, steering: hint } : r;
+      }),
+      applied: batch.map(() => undefined),
+    };
+  }
+  const guided = applyGuidance(batch, guidance);
+  return { requests: guided.map((g) => g.request), applied: guided.map((g) => g.applied) };
 }
 
 /**
@@ -28,8 +70,9 @@ export function createGenerate(deps: ActivityDeps, runContext: (r: RoundRequest)
   return async function generate(req: RoundRequest): Promise<StageResult> {
     return failFastOnBadInput(async () => {
       const ctx = await runContext(req);
+      const guidance = req.round >= 1 ? await readGuidance(ctx, req.shard, req.round) : undefined;
       const parts = roundParts(ctx, req);
-      const generator = await deps.models.generator(ctx.spec);
+      const generator = await whileBeating(deps.models.generator(ctx.spec), { loading: 'generator' });
       const { size, format, quality } = ctx.spec.image;
       let resumedParts = 0;
       if (previousHeartbeat())
@@ -40,16 +83,18 @@ export function createGenerate(deps: ActivityDeps, runContext: (r: RoundRequest)
           resumedParts++;
         } else {
           await deps.testHooks?.beforePart?.('generate', req.shard, p);
-          const images = await generator.generate(batch, {
-            size,
-            format,
-            quality,
-            signal: cancellationSignal(),
-          });
+          const guided = guideBatch(ctx, batch, guidance);
+          const images = await whileBeating(
+            generator.generate(guided.requests, { size, format, quality, signal: cancellationSignal() }),
+            { part: p },
+          );
           if (images.length !== batch.length || images.some((img, i) => img.key !== batch[i]!.key)) {
             throw new Error(`generator ${generator.id} returned images that do not match the batch's keys`);
           }
-          await ctx.store.put(key, await packGeneratedPart(images, batch, generator));
+          const recorded = images.map((img, i) =>
+            guided.applied[i] ? { ...img, meta: { ...img.meta, guidance: guided.applied[i] } } : img,
+          );
+          await ctx.store.put(key, await packGeneratedPart(recorded, guided.requests, generator));
         }
         checkpoint({ partsDone: p + 1, parts: parts.length });
       }
@@ -67,7 +112,7 @@ export function createCalibrate(deps: ActivityDeps, runContext: (r: RoundRequest
     return failFastOnBadInput(async () => {
       const ctx = await runContext(req);
       const parts = roundParts(ctx, req);
-      const calibrator = await deps.models.calibrator(ctx.spec);
+      const calibrator = await whileBeating(deps.models.calibrator(ctx.spec), { loading: 'calibrator' });
       let resumedParts = 0;
       let samples = 0;
       for (let p = 0; p < parts.length; p++) {
@@ -78,9 +123,12 @@ export function createCalibrate(deps: ActivityDeps, runContext: (r: RoundRequest
           await deps.testHooks?.beforePart?.('calibrate', req.shard, p);
           const genKey = ctx.keys.generatedPart(req.shard, req.round, p);
           const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
-          const labels = await calibrator.calibrate(
-            images,
-            images.map((i) => i.request),
+          const labels = await whileBeating(
+            calibrator.calibrate(
+              images,
+              images.map((i) => i.request),
+            ),
+            { part: p },
           );
           await ctx.store.put(labelsKey, packLabels(labels));
           samples += labels.length;

@@ -30,6 +30,21 @@ export const IdentitySchema = z.object({
 });
 export type Identity = z.infer<typeof IdentitySchema>;
 
+/**
+ * Steering for a generator that runs elsewhere (`http`): set on deficit-round requests when the
+ * calibrator kept misreading this class, so the server can push harder toward it (SynFER's
+ * semantic guidance is the natural consumer). Backends that render AUs here get the AU
+ * changes applied instead and never see this field.
+ */
+export const SteeringSchema = z.object({
+  targetClass: z.enum(AFFECTNET_CLASSES),
+  avoidClass: z.enum(AFFECTNET_CLASSES).nullable(),
+  gain: z.number().positive(),
+  emphasise: z.array(z.enum(AU_IDS)),
+  suppress: z.array(z.enum(AU_IDS)),
+});
+export type Steering = z.infer<typeof SteeringSchema>;
+
 export const SampleRequestSchema = z.object({
   /** WebDataset key `<shard:06d>_<index:06d>`; no dots. */
   key: z.string().regex(/^[0-9]{6}_[0-9]{6}$/),
@@ -49,5 +64,6 @@ export const SampleRequestSchema = z.object({
   prompt: z.string(),
   /** uint32 seed for the generator backend; generators must be deterministic given it. */
   generatorSeed: z.number().int().min(0).max(0xffffffff),
+  steering: SteeringSchema.optional(),
 });
 export type SampleRequest = z.infer<typeof SampleRequestSchema>;

@@ -21,6 +21,11 @@ export const runKeys = (runId: string) => ({
   labelsPart: (shard: number, round: number, part: number) =>
     `${runId}/staging/${shardName(shard)}/r${round}/cal-${pad6(part)}.json`,
   decisions: (shard: number, round: number) => `${runId}/staging/${shardName(shard)}/r${round}/filter.json`,
+  /** Steering the filter of round r-1 left for round r's generate. */
+  guidance: (shard: number, round: number) => `${runId}/staging/${shardName(shard)}/r${round}/guidance.json`,
+  /** Kept perceptual hashes of each committed shard: the run-wide duplicate index. */
+  dedupePrefix: `${runId}/dedupe/`,
+  dedupeIndex: (shard: number) => `${runId}/dedupe/${shardName(shard)}.json`,
 });
 
 const SIDECAR = /\/shards\/shard-(\d{6})\.json$/;

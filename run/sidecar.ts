@@ -20,6 +20,46 @@ export const SidecarSchema = z.object({
   classHistogram: z.array(z.number().int().min(0)),
   rejectsByReason: z.record(z.string(), z.number().int().min(0)),
   keys: z.object({ first: z.string().nullable(), last: z.string().nullable() }),
+  /**
+   * Label-quality aggregates for the run report (report/), so it reads sidecars, never tars.
+   * Optional: sidecars written before it existed still parse.
+   */
+  quality: z
+    .object({
+      generated: z.number().int().min(0),
+      faceDetected: z.number().int().min(0),
+      noFace: z.number().int().min(0),
+      /** [intended][calibrated] counts over every generated sample with a calibrated class. */
+      confusion: z.array(z.array(z.number().int().min(0))),
+      unlabeled: z.array(z.number().int().min(0)),
+      /** Soft-label entropy histogram of the committed samples (report/metrics.ts bins). */
+      entropyBins: z.array(z.number().int().min(0)),
+    })
+    .optional(),
+  /** Per deficit round: how guidance steered each class and its acceptance before and after. */
+  guidance: z
+    .array(
+      z.object({
+        round: z.number().int().min(1),
+        classes: z.array(
+          z.object({
+            className: z.string(),
+            gain: z.number(),
+            suppress: z.array(z.string()),
+            confusedWith: z.string().nullable(),
+            /** Kept / generated for this class in the round the guidance was computed from. */
+            acceptanceBefore: z.number().min(0).max(1),
+            /** The same in the guided round (null when the round generated none of this class). */
+            acceptanceAfter: z.number().min(0).max(1).nullable(),
+            /** Kept and calibrated as the intended class, before and after. */
+            recognisedBefore: z.number().min(0).max(1),
+            recognisedAfter: z.number().min(0).max(1).nullable(),
+            samplesAfter: z.number().int().min(0),
+          }),
+        ),
+      }),
+    )
+    .optional(),
 });
 export type Sidecar = z.infer<typeof SidecarSchema>;
 

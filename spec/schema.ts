@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { AFFECTNET_CLASSES, AU_IDS } from '../plan/expressions';
 import { MAX_SHARDS, maxShardSize, ROUND_CAPACITY_FACTOR } from '../plan/keys';
 import { normalizeOutputUrl, OUTPUT_EXPECTED } from './output-url';
 import { parseTarget, TARGET_EXPECTED } from './target';
@@ -66,13 +66,16 @@ export const ImageSchema = ImageObject.prefault({});
 export type ImageSettings = z.infer<typeof ImageSchema>;
 
 const MODEL_LOCATION_EXPECTED =
-  'a TF.js model.json location: a file path, file:///absolute/path or s3://bucket/key (models are never fetched over http)';
+  'a TF.js model.json location: a file path, file:///absolute/path, s3://bucket/key or https://host/path (plain http is refused: weights must not travel unauthenticated)';
 const ModelLocationSchema = z
   .string({ error: MODEL_LOCATION_EXPECTED })
   .min(1, { error: MODEL_LOCATION_EXPECTED })
-  .refine((s) => !/^[a-z][a-z0-9+.-]*:/i.test(s) || /^(file:\/\/\/|s3:\/\/[a-z0-9])/.test(s), {
-    error: MODEL_LOCATION_EXPECTED,
-  });
+  .refine(
+    (s) => !/^[a-z][a-z0-9+.-]*:/i.test(s) || /^(file:\/\/\/|s3:\/\/[a-z0-9]|https:\/\/[^/]+\/)/.test(s),
+    {
+      error: MODEL_LOCATION_EXPECTED,
+    },
+  );
 
 const HTTP_URL_EXPECTED = 'an http:// or https:// URL of the inference server';
 const HttpUrlSchema = z.string({ error: HTTP_URL_EXPECTED }).refine(
@@ -205,9 +208,42 @@ const FilterObject = z.strictObject(
      * so deficit rounds run even with the passthrough calibrator. 0 in any real run.
      */
     testRejectFraction: numberIn(0, 0.9).default(0),
+    /**
+     * AU evidence: a requested AU of at least `auRequestedMin` measured below `auMissingBelow`, or
+     * an unrequested one (< 0.5) measured at `auUnrequestedAbove` or more, contradicts the request.
+     * Only the `auChecked` AUs count: landmark evidence of the others is too weak on synthetic
+     * faces (scripts/measure-quality.ts) to reject on. An empty list turns the rule off.
+     */
+    auRequestedMin: numberIn(0, 5).default(2.5),
+    auMissingBelow: numberIn(0, 5).default(0.1),
+    auUnrequestedAbove: numberIn(0, 5).default(4.5),
+    auChecked: z
+      .array(oneOf(AU_IDS), { error: `a list of AU ids (${AU_IDS.join(', ')})` })
+      .default(['AU1', 'AU12', 'AU26']),
+    /** Variance of the Laplacian of the grey face crop at 128 px below which it is too blurred; 0 = off. */
+    minSharpness: numberIn(0, 100_000).default(20),
+    /** Mean grey level of the face crop outside [minMeanLuma, maxMeanLuma] is badly exposed. */
+    minMeanLuma: numberIn(0, 255).default(20),
+    maxMeanLuma: numberIn(0, 255).default(235),
+    /** Fraction of the face crop crushed to black or blown to white above which it is badly exposed. */
+    maxClippedFraction: numberIn(0, 1).default(0.4),
+    /**
+     * Where near-duplicates are looked for: 'shard' (a pure function of the shard's own samples)
+     * or 'run' (also the kept hashes of shards committed before this shard's round was filtered).
+     */
+    dedupeScope: oneOf(['shard', 'run']).default('run'),
+    /** Steer deficit rounds toward what the calibrator recognises (guidance/). */
+    guidance: z.boolean({ error: 'true or false' }).default(true),
+    /** Classes whose acceptance in a round is below this get guidance for the next round. */
+    guidanceMinAcceptance: numberIn(0, 1).default(0.9),
+    /** Prototype AU gain per round: 1 + guidanceGain x (1 - acceptance), compounded, capped. */
+    guidanceGain: numberIn(0, 2).default(0.5),
+    guidanceMaxGain: numberIn(1, 3).default(1.6),
+    /** Factor applied to AUs that pushed the ensemble to the confused class (0 removes them). */
+    guidanceSuppress: numberIn(0, 1).default(0.5),
   },
   mapping(
-    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction)',
+    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, dedupeScope, guidance*)',
   ),
 );
 export const FilterSchema = FilterObject.prefault({});

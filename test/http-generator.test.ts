@@ -187,6 +187,21 @@ describe('http generator, synfarm protocol', () => {
     expect(gen.version).toBe('fake-sd@1.2');
   });
 
+  it('passes the steering of a deficit round to the server, and only where it is set', async () => {
+    const gen = await createHttpGenerator(settings());
+    const steering = {
+      targetClass: 'fear' as const,
+      avoidClass: 'happy' as const,
+      gain: 1.3,
+      emphasise: ['AU1' as const, 'AU20' as const],
+      suppress: ['AU12' as const],
+    };
+    await gen.generate([request(0, { steering }), request(1)], JPG);
+    const sent = SynfarmGenerateRequestSchema.parse(server.calls[0]!.body);
+    expect(sent.requests[0]!.steering).toEqual(steering);
+    expect(sent.requests[1]).not.toHaveProperty('steering');
+  });
+
   it('retries a 503 twice and then succeeds', async () => {
     let failures = 0;
     server.handler = (path, body, res) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AFFECTNET_CLASSES, AU_IDS } from '../../plan/expressions';
-import type { SampleRequest } from '../../plan/request';
+import { type SampleRequest, SteeringSchema } from '../../plan/request';
 import { auPromptWords } from './au-words';
 
 /** Wire formats, one schema each; PROTOCOL.md documents them for server authors. */
@@ -26,6 +26,8 @@ export const SynfarmRequestItemSchema = z.object({
   width: z.int(),
   height: z.int(),
   guidance: z.number().optional(),
+  /** Deficit rounds only: which class to push toward and away from (plan/request SteeringSchema). */
+  steering: SteeringSchema.optional(),
 });
 export type SynfarmRequestItem = z.infer<typeof SynfarmRequestItemSchema>;
 
@@ -57,6 +59,7 @@ export function synfarmItem(
     seed: request.generatorSeed,
     width: size,
     height: size,
+    ...(request.steering ? { steering: request.steering } : {}),
   };
 }
 

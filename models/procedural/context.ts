@@ -82,6 +82,6 @@ export function makeCtx(identity: Identity, geo: FaceGeometry, palette: Palette,
     strength: identity.lighting.strength,
     shape,
     masculine,
-    featureShift: { x: identity.headPose.yaw * 0.5, y: identity.headPose.pitch * 0.45 },
+    featureShift: { x: identity.headPose.yaw * 0.2, y: identity.headPose.pitch * 0.1 },
   };
 }

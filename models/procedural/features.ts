@@ -276,7 +276,8 @@ export function mouth(c: Ctx): string {
     s += `<path d="${inner}" fill="#2b0f0f"/>`;
     s += '<g clip-path="url(#mo)">';
     const down = (pts: Pt[], dy: number, k: number) => pts.map((p) => ({ x: p.x * k, y: p.y + dy }));
-    const teeth = Math.min(6.5, 2 + 0.45 * (m.openBottom - m.openTop));
+    // Upper teeth are a smile's signature; a stretched fearful mouth (AU20) shows the lower ones instead.
+    const teeth = Math.min(6.5, 2 + 0.45 * (m.openBottom - m.openTop)) * (1 - 0.6 * g.lowerTeeth);
     const up = `${smooth(down(l.openTop, -3, 1), false)}${smoothContinue(down(l.openTop, teeth, 0.9).reverse())}Z`;
     s += `<path d="${up}" fill="url(#th)"/>`;
     const hw = Math.max(Math.abs(m.corners[0].x), Math.abs(m.corners[1].x));

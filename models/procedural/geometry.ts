@@ -136,7 +136,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     const c14 = au14[side];
     return {
       x: s * (23 + 7 * c12 + 9 * au20 - 3 * c14 - 4.5 * au23 - 1 * au15 - 1 * au17 + 1 * au10),
-      y: 50 - 10 * c12 - 2.5 * c14 + 7.5 * au15 + 6 * au20 + 2.5 * au17 - 1.2 * au10 - 0.8 * au9,
+      y: 50 - 10 * c12 - 2.5 * c14 + 7.5 * au15 + 11 * au20 + 2.5 * au17 + 3 * au23 - 1.2 * au10 - 0.8 * au9,
     };
   };
   const openTop = centre - gap * 0.2 - 4 * au10 * (1 - 0.3 * au25) - 3 * au9;
@@ -167,7 +167,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     crowsFeet: [Math.min(1, au6 + 0.3 * ageFactor), Math.min(1, au6 + 0.3 * ageFactor)],
     dimple: [au14[0], au14[1]],
     chinBoss: au17,
-    lowerTeeth: Math.min(1, au16 + 0.3 * au26),
+    lowerTeeth: Math.min(1, au16 + 0.3 * au26 + au20),
     lipPress: Math.max(au23, 0.6 * au17),
   };
 }

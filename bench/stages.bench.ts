@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { asyncLocalStorage, Context } from '@temporalio/activity';
+import { noopMetricMeter } from '@temporalio/common';
+import { createCommit } from '../activities/commit';
+import type { ActivityDeps } from '../activities/deps';
+import { createFilter } from '../activities/filter';
+import { createRunContexts } from '../activities/run-context';
+import { createCalibrate, createGenerate } from '../activities/stages';
+import { createEnsembleCalibrator } from '../models/calibrator';
+import { createProceduralGenerator } from '../models/procedural';
+import { createPlan } from '../plan/plan';
+import { resolveSpec, specToJson } from '../spec';
+import { openStore } from '../storage';
+
+const SAMPLES = 64;
+
+/** Runs an activity function in-process, as the worker would, with heartbeats dropped. */
+function inActivity<T>(fn: () => Promise<T>): Promise<T> {
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const ctx = new Context(
+    { heartbeatDetails: undefined } as never,
+    new Promise<never>(() => {}),
+    new AbortController().signal,
+    () => {},
+    undefined,
+    quiet as never,
+    noopMetricMeter,
+    undefined as never,
+  );
+  return asyncLocalStorage.run(ctx, fn);
+}
+
+/**
+ * One 64-sample shard through the real stage activities (procedural generator, full FER
+ * ensemble on wasm, filter with image measurements and dedupe, commit), in-process on a file://
+ * store: seconds per stage and each stage's share of the shard's wall time, plus the ensemble's
+ * images/s per core (the wasm backend runs inference on one thread).
+ */
+export async function benchStages(): Promise<Record<string, number>> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'synfarm-bench-stages-'));
+  const output = pathToFileURL(dir).href;
+  try {
+    const spec = resolveSpec({
+      runId: 'bench-stages',
+      target: SAMPLES,
+      shardSize: SAMPLES,
+      generator: { backend: 'procedural', batchSize: 16 },
+      // One round only, so every stage runs once over the same 64 samples.
+      filter: { maxRounds: 0 },
+      output,
+    });
+    const store = openStore(output);
+    await store.put(`${spec.runId}/spec.json`, specToJson(spec));
+    const generator = createProceduralGenerator();
+    const calibrator = await createEnsembleCalibrator({
+      backend: { backend: 'wasm' },
+      imageSize: { width: spec.image.size, height: spec.image.size },
+    });
+    const deps: ActivityDeps = {
+      openStore: () => store,
+      models: { generator: async () => generator, calibrator: async () => calibrator },
+    };
+    const contexts = createRunContexts(deps);
+    const ref = { outputUrl: output, runId: spec.runId, shard: 0 };
+    const stages: Record<string, () => Promise<unknown>> = {
+      generate: () => createGenerate(deps, contexts)({ ...ref, round: 0 }),
+      calibrate: () => createCalibrate(deps, contexts)({ ...ref, round: 0 }),
+      filter: () => createFilter(contexts)({ ...ref, round: 0 }),
+      commit: () => createCommit(deps, contexts)(ref),
+    };
+    // Warm the calibrator's kernels outside the timed run.
+    const warmup = createPlan({ ...spec, runId: 'warmup' })
+      .planShard(0, 0)
+      .slice(0, 4);
+    await calibrator.calibrate(await generator.generate(warmup, spec.image), warmup);
+    const seconds: Record<string, number> = {};
+    for (const [name, run] of Object.entries(stages)) {
+      const t0 = performance.now();
+      await inActivity(run);
+      seconds[name] = (performance.now() - t0) / 1000;
+    }
+    calibrator.dispose();
+    const total = Object.values(seconds).reduce((a, b) => a + b, 0);
+    const out: Record<string, number> = {
+      'stages.samples': SAMPLES,
+      'stages.shard_seconds': round(total, 2),
+      'stages.calibrator.wasm.ensemble.images_per_s_per_core': round(SAMPLES / seconds.calibrate!, 1),
+    };
+    for (const [name, s] of Object.entries(seconds)) {
+      out[`stages.${name}.seconds`] = round(s, 2);
+      out[`stages.${name}.share`] = round(s / total, 3);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchStages(), null, 2));
+}

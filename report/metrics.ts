@@ -1,0 +1,76 @@
+import type { Calibration } from '../models/calibrator/schema';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
+
+/** Soft-label entropy histogram: ENTROPY_BINS equal bins over [0, log2(8)] bits. */
+export const ENTROPY_BINS = 12;
+export const MAX_ENTROPY_BITS = Math.log2(AFFECTNET_CLASSES.length);
+
+export function entropyBits(p: readonly number[]): number {
+  let h = 0;
+  for (const x of p) if (x > 0) h -= x * Math.log2(x);
+  return Math.max(0, h);
+}
+
+export function entropyBin(bits: number): number {
+  return Math.min(ENTROPY_BINS - 1, Math.max(0, Math.floor((bits / MAX_ENTROPY_BITS) * ENTROPY_BINS)));
+}
+
+/**
+ * What the quality report needs of a shard, accumulated at commit so the report reads sidecars
+ * only (one small object per shard) and never re-reads a tar.
+ */
+export interface QualityAggregate {
+  /** Calibrated samples over every round, kept or not: the generator's output as judged. */
+  generated: number;
+  faceDetected: number;
+  /** Samples the detector looked at and found no face in (passthrough labels count in neither). */
+  noFace: number;
+  /** [intended][calibrated] over generated samples with a calibrated class. */
+  confusion: number[][];
+  /** Per intended class: generated samples without a calibrated class (no face, decode error). */
+  unlabeled: number[];
+  /** Soft-label entropy histogram of the committed samples (what ships as training targets). */
+  entropyBins: number[];
+}
+
+export function emptyQuality(): QualityAggregate {
+  const n = AFFECTNET_CLASSES.length;
+  return {
+    generated: 0,
+    faceDetected: 0,
+    noFace: 0,
+    confusion: Array.from({ length: n }, () => new Array<number>(n).fill(0)),
+    unlabeled: new Array<number>(n).fill(0),
+    entropyBins: new Array<number>(ENTROPY_BINS).fill(0),
+  };
+}
+
+export function addGenerated(q: QualityAggregate, label: Calibration): void {
+  q.generated++;
+  if (label.face) q.faceDetected++;
+  else if (label.error?.code === 'no-face') q.noFace++;
+  const intended = label.intended.classIndex;
+  if (label.classIndex === null) q.unlabeled[intended]! += 1;
+  else q.confusion[intended]![label.classIndex]! += 1;
+}
+
+export function addCommitted(q: QualityAggregate, label: Calibration): void {
+  if (label.softLabel) q.entropyBins[entropyBin(entropyBits(label.softLabel))]! += 1;
+}
+
+export function mergeQuality(into: QualityAggregate, q: QualityAggregate): void {
+  into.generated += q.generated;
+  into.faceDetected += q.faceDetected;
+  into.noFace += q.noFace;
+  q.confusion.forEach((row, i) => {
+    row.forEach((n, j) => {
+      into.confusion[i]![j]! += n;
+    });
+  });
+  q.unlabeled.forEach((n, i) => {
+    into.unlabeled[i]! += n;
+  });
+  q.entropyBins.forEach((n, i) => {
+    into.entropyBins[i]! += n;
+  });
+}

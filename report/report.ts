@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { runKeys, shardOfSidecar } from '../run/layout';
+import { parseSidecar, type Sidecar } from '../run/sidecar';
+import type { ObjectStore } from '../storage/object-store';
+import { ENTROPY_BINS, emptyQuality, MAX_ENTROPY_BITS, mergeQuality } from './metrics';
+
+const ratio = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 1e4) / 1e4 : null);
+
+export const RunReportSchema = z.object({
+  format: z.literal('synfarm-report-v1'),
+  runId: z.string(),
+  shards: z.number().int(),
+  /** Committed shards whose sidecar predates the quality aggregates (not in the figures below). */
+  shardsWithoutQuality: z.array(z.number().int()),
+  committedSamples: z.number().int(),
+  shortfall: z.number().int(),
+  generatedSamples: z.number().int(),
+  /** Faces found / images the detector looked at; null when no detector ran (passthrough). */
+  faceDetectionRate: z.number().nullable(),
+  /**
+   * SynFER's Table 1 metric over every generated sample: calibrated class == intended class. A
+   * sample without a calibrated class (no face) counts as a miss.
+   */
+  ferAccuracy: z.object({
+    overall: z.number().nullable(),
+    perClass: z.record(z.string(), z.number().nullable()),
+  }),
+  confusion: z.object({
+    classes: z.array(z.string()),
+    /** [intended][calibrated]; `unlabeled` holds each intended class's samples with no class. */
+    matrix: z.array(z.array(z.number().int())),
+    unlabeled: z.array(z.number().int()),
+  }),
+  rejectsByReason: z.record(z.string(), z.number().int()),
+  entropy: z.object({
+    /** Bin edges in bits, ENTROPY_BINS + 1 of them, over [0, log2(8)]. */
+    edges: z.array(z.number()),
+    counts: z.array(z.number().int()),
+  }),
+  committedClassHistogram: z.array(z.number().int()),
+  guidanceRounds: z.number().int(),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+/** The committed sidecars (a sidecar whose tar has the size it records), in shard order. */
+async function committedSidecars(store: ObjectStore, runId: string): Promise<Sidecar[]> {
+  const keys = runKeys(runId);
+  const sizes = new Map<string, number>();
+  for await (const obj of store.list(keys.shardsPrefix)) sizes.set(obj.key, obj.size);
+  const out: Sidecar[] = [];
+  for (const key of sizes.keys()) {
+    const shard = shardOfSidecar(key);
+    if (shard === undefined) continue;
+    const sidecar = parseSidecar(await store.get(key));
+    if (sizes.get(keys.shardTar(shard)) === sidecar.bytes) out.push(sidecar);
+  }
+  return out.sort((a, b) => a.shard - b.shard);
+}
+
+/** The report from sidecars alone (pure, for tests and for any caller holding sidecars). */
+export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]): RunReport {
+  const q = emptyQuality();
+  const rejectsByReason: Record<string, number> = {};
+  const histogram = AFFECTNET_CLASSES.map(() => 0);
+  const without: number[] = [];
+  let guidanceRounds = 0;
+  for (const s of sidecars) {
+    if (s.quality) mergeQuality(q, s.quality);
+    else without.push(s.shard);
+    for (const [r, n] of Object.entries(s.rejectsByReason))
+      rejectsByReason[r] = (rejectsByReason[r] ?? 0) + n;
+    s.classHistogram.forEach((n, i) => {
+      histogram[i] = (histogram[i] ?? 0) + n;
+    });
+    guidanceRounds += s.guidance?.length ?? 0;
+  }
+  const perClass: Record<string, number | null> = {};
+  let correct = 0;
+  AFFECTNET_CLASSES.forEach((name, c) => {
+    const row = q.confusion[c]!;
+    const n = row.reduce((a, b) => a + b, 0) + q.unlabeled[c]!;
+    perClass[name] = ratio(row[c]!, n);
+    correct += row[c]!;
+  });
+  return {
+    format: 'synfarm-report-v1',
+    runId,
+    shards: sidecars.length,
+    shardsWithoutQuality: without,
+    committedSamples: sidecars.reduce((n, s) => n + s.samples, 0),
+    shortfall: sidecars.reduce((n, s) => n + s.shortfall, 0),
+    generatedSamples: q.generated,
+    faceDetectionRate: ratio(q.faceDetected, q.faceDetected + q.noFace),
+    ferAccuracy: { overall: ratio(correct, q.generated), perClass },
+    confusion: { classes: [...AFFECTNET_CLASSES], matrix: q.confusion, unlabeled: q.unlabeled },
+    rejectsByReason: Object.fromEntries(
+      Object.entries(rejectsByReason).sort(([a], [b]) => a.localeCompare(b)),
+    ),
+    entropy: {
+      edges: Array.from(
+        { length: ENTROPY_BINS + 1 },
+        (_, i) => Math.round(((i * MAX_ENTROPY_BITS) / ENTROPY_BINS) * 1e4) / 1e4,
+      ),
+      counts: q.entropyBins,
+    },
+    committedClassHistogram: histogram,
+    guidanceRounds,
+  };
+}
+
+/**
+ * Builds the run's quality report from its committed sidecars and writes it as
+ * `<runId>/report.json` beside the manifest. Sidecars carry the aggregates (see run/sidecar.ts),
+ * so the report costs one small read per shard whatever the run's size.
+ */
+export async function buildRunReport(store: ObjectStore, runId: string): Promise<RunReport> {
+  const report = reportFromSidecars(runId, await committedSidecars(store, runId));
+  await store.put(runKeys(runId).report, `${JSON.stringify(report, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
+  return report;
+}
+
+const pct = (x: number | null) => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)}%`);
+
+/** The report as `synfarm report RUN` prints it. */
+export function formatReport(r: RunReport): string {
+  const lines: string[] = [];
+  lines.push(
+    `run ${r.runId}: ${r.shards} shards committed, ${r.committedSamples} samples (shortfall ${r.shortfall})`,
+  );
+  if (r.shardsWithoutQuality.length > 0)
+    lines.push(
+      `  ${r.shardsWithoutQuality.length} shard(s) have no quality aggregates (older sidecars); not counted below`,
+    );
+  lines.push(`generated and judged: ${r.generatedSamples}; face detected: ${pct(r.faceDetectionRate)}`);
+  lines.push(`FER accuracy of generated images (calibrated == intended): ${pct(r.ferAccuracy.overall)}`);
+  const short = r.confusion.classes.map((c) => c.slice(0, 5).padStart(6));
+  lines.push('');
+  lines.push(`intended \\ calibrated ${short.join('')}  no-lbl   acc`);
+  r.confusion.classes.forEach((name, i) => {
+    const row = r.confusion.matrix[i]!.map((n) => String(n).padStart(6)).join('');
+    lines.push(
+      `${name.padEnd(21)}${row}${String(r.confusion.unlabeled[i]).padStart(8)} ${pct(r.ferAccuracy.perClass[name] ?? null)}`,
+    );
+  });
+  lines.push('');
+  const reasons = Object.entries(r.rejectsByReason).sort((a, b) => b[1] - a[1]);
+  lines.push(
+    reasons.length === 0 ? 'rejects: none' : `rejects: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  );
+  const max = Math.max(1, ...r.entropy.counts);
+  lines.push('soft-label entropy of committed samples (bits):');
+  r.entropy.counts.forEach((n, i) => {
+    const bar = '#'.repeat(Math.round((n / max) * 40));
+    lines.push(
+      `  ${r.entropy.edges[i]!.toFixed(2)}-${r.entropy.edges[i + 1]!.toFixed(2)} ${String(n).padStart(7)} ${bar}`,
+    );
+  });
+  if (r.guidanceRounds > 0) lines.push(`guided deficit rounds: ${r.guidanceRounds}`);
+  return lines.join('\n');
+}

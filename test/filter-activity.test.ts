@@ -1,0 +1,247 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { asyncLocalStorage, Context } from '@temporalio/activity';
+import { noopMetricMeter } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { createCommit } from '../activities/commit';
+import type { ActivityDeps } from '../activities/deps';
+import { filterRound, readDecisions } from '../activities/filter';
+import { packGeneratedPart, packLabels } from '../activities/parts';
+import { createRunContexts } from '../activities/run-context';
+import { createGenerate } from '../activities/stages';
+import type { Calibration } from '../models/calibrator/schema';
+import { createProceduralGenerator, renderOne } from '../models/procedural';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { runKeys } from '../run/layout';
+import { parseSidecar } from '../run/sidecar';
+import { resolveSpec, specToJson } from '../spec';
+import { openStore } from '../storage';
+import { readSamples } from '../webdataset';
+
+/** Runs `fn` as if inside a Temporal activity (heartbeats dropped), so activities run in-process. */
+function inActivity<T>(fn: () => Promise<T>): Promise<T> {
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const ctx = new Context(
+    { heartbeatDetails: undefined } as never,
+    new Promise<never>(() => {}),
+    new AbortController().signal,
+    () => {},
+    undefined,
+    quiet as never,
+    noopMetricMeter,
+    undefined as never,
+  );
+  return asyncLocalStorage.run(ctx, fn);
+}
+
+/**
+ * A run of 2 shards x 2 samples (one happy, one sad each) on a file:// store, with parts written
+ * by hand: the images chosen per test, labels as an ensemble would give with a face found.
+ */
+async function setup(images: Record<string, Uint8Array>, dedupeScope: 'shard' | 'run' = 'run') {
+  const dir = mkdtempSync(path.join(tmpdir(), 'synfarm-filter-'));
+  const output = pathToFileURL(dir).href;
+  const spec = resolveSpec({
+    runId: 'dedupe',
+    target: 4,
+    shardSize: 2,
+    classes: ['happy', 'sad'],
+    generator: { backend: 'procedural', batchSize: 8 },
+    filter: { dedupeScope, maxRounds: 2 },
+    output,
+  });
+  const store = openStore(output);
+  await store.put(`${spec.runId}/spec.json`, specToJson(spec));
+  const deps = { openStore: () => store, models: {} as never } as ActivityDeps;
+  const contexts = createRunContexts(deps);
+  const ctx = await contexts({ outputUrl: output, runId: spec.runId });
+  async function stage(
+    shard: number,
+    round: number,
+    classCounts?: number[],
+    readAs?: (cls: number) => number,
+  ) {
+    const requests = ctx.planRound(shard, round, classCounts);
+    const gen = requests.map((r) => ({
+      key: r.key,
+      bytes: images[`${shard}/${round}/${r.className}`]!,
+      format: 'jpg' as const,
+      width: 224,
+      height: 224,
+      meta: {},
+    }));
+    await store.put(
+      ctx.keys.generatedPart(shard, round, 0),
+      await packGeneratedPart(gen, requests, { id: 'fixture', version: '1' }),
+    );
+    const labels: Calibration[] = requests.map((r) => {
+      const read = readAs ? readAs(r.classIndex) : r.classIndex;
+      const onehot = Array.from({ length: 8 }, (_, i) => (i === read ? 1 : 0));
+      return {
+        key: r.key,
+        calibrator: { id: 'fixture', version: '1', backend: null },
+        intended: { classIndex: r.classIndex, className: r.className },
+        models: { m: onehot },
+        ensemble: onehot,
+        softLabel: onehot,
+        classIndex: read,
+        className: AFFECTNET_CLASSES[read]!,
+        confidence: 1,
+        agrees: read === r.classIndex,
+        aus: { requested: r.aus, measured: null, lipCornerAsymmetry: null, asymmetricSide: null },
+        face: { box: { x: 40, y: 30, width: 150, height: 170 }, score: 0.95, count: 1 },
+        error: null,
+      };
+    });
+    await store.put(ctx.keys.labelsPart(shard, round, 0), packLabels(labels));
+    return requests;
+  }
+  const commit = createCommit(deps, contexts);
+  return { spec, store, ctx, stage, output, commit, deps, contexts };
+}
+
+describe('filter activity: near-duplicates within a shard and run-wide', () => {
+  it('rejects a sample repeating a kept one of the same round, then of an earlier round', async () => {
+    const face = (await renderOne({ className: 'happy', seed: 3 })).bytes;
+    const other = (await renderOne({ className: 'sad', seed: 4 })).bytes;
+    const t = await setup({ '0/0/happy': face, '0/0/sad': face, '0/1/sad': face });
+    const ref = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
+    await t.stage(0, 0);
+    const r0 = await filterRound(t.ctx, { ...ref, round: 0 });
+    const [first, second] = r0.current.decisions;
+    // Planned order decides which copy survives: the earlier key is kept.
+    expect(first!.keep).toBe(true);
+    expect(second).toMatchObject({
+      keep: false,
+      reasons: ['near-duplicate'],
+      details: { duplicateOf: first!.key },
+    });
+    await t.stage(0, 1, [0, 0, 1, 0, 0, 0, 0, 0]);
+    const r1 = await filterRound(t.ctx, { ...ref, round: 1, classCounts: [0, 0, 1, 0, 0, 0, 0, 0] });
+    expect(r1.current.decisions[0]).toMatchObject({ keep: false, details: { duplicateOf: first!.key } });
+    // With a different image the deficit is made up.
+    const t2 = await setup({ '0/0/happy': face, '0/0/sad': other });
+    await t2.stage(0, 0);
+    const ok = await filterRound(t2.ctx, { ...ref, outputUrl: t2.output, round: 0 });
+    expect(ok.current.decisions.map((d) => d.keep)).toEqual([true, true]);
+  });
+
+  it('compares against committed shards only, records which, and reuses its stored decision', async () => {
+    const a = (await renderOne({ className: 'happy', seed: 11 })).bytes;
+    const b = (await renderOne({ className: 'sad', seed: 12 })).bytes;
+    const c = (await renderOne({ className: 'sad', seed: 13 })).bytes;
+    const t = await setup({ '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': c });
+    const ref0 = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
+    const ref1 = { ...ref0, shard: 1 };
+    await t.stage(0, 0);
+    expect((await filterRound(t.ctx, { ...ref0, round: 0 })).current.comparedShards).toEqual([]);
+    await inActivity(() => t.commit(ref0));
+    const index = JSON.parse(Buffer.from(await t.store.get(runKeys(t.spec.runId).dedupeIndex(0))).toString());
+    expect(index.hashes).toHaveLength(2);
+
+    await t.stage(1, 0);
+    const r = await filterRound(t.ctx, { ...ref1, round: 0 });
+    expect(r.current.comparedShards).toEqual([0]);
+    expect(r.current.decisions.map((d) => d.reasons)).toEqual([['near-duplicate'], []]);
+    // A retry reads the stored decisions back instead of deciding again.
+    await t.store.delete(runKeys(t.spec.runId).dedupeIndex(0));
+    const again = await filterRound(t.ctx, { ...ref1, round: 0 });
+    expect(again.current).toEqual(r.current);
+    expect(await readDecisions(t.ctx, 1, 0)).toEqual(r.current);
+  });
+
+  it("with dedupeScope 'shard' a shard never looks at other shards", async () => {
+    const a = (await renderOne({ className: 'happy', seed: 21 })).bytes;
+    const b = (await renderOne({ className: 'sad', seed: 22 })).bytes;
+    const t = await setup({ '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': b }, 'shard');
+    const ref0 = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
+    await t.stage(0, 0);
+    await filterRound(t.ctx, { ...ref0, round: 0 });
+    await inActivity(() => t.commit(ref0));
+    await t.stage(1, 0);
+    const r = await filterRound(t.ctx, { ...ref0, shard: 1, round: 0 });
+    expect(r.current.comparedShards).toBeUndefined();
+    expect(r.current.decisions.every((d) => d.keep)).toBe(true);
+  });
+
+  it('commit records quality aggregates in the sidecar', async () => {
+    const a = (await renderOne({ className: 'happy', seed: 31 })).bytes;
+    const b = (await renderOne({ className: 'sad', seed: 32 })).bytes;
+    const t = await setup({ '0/0/happy': a, '0/0/sad': b });
+    const ref0 = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
+    await t.stage(0, 0);
+    await filterRound(t.ctx, { ...ref0, round: 0 });
+    await inActivity(() => t.commit(ref0));
+    const sidecar = parseSidecar(await t.store.get(t.ctx.keys.shardSidecar(0)));
+    expect(sidecar.quality).toMatchObject({ generated: 2, faceDetected: 2, noFace: 0 });
+    expect(sidecar.quality!.confusion[1]![1]).toBe(1);
+    expect(sidecar.quality!.confusion[2]![2]).toBe(1);
+    // One-hot soft labels have zero entropy: both in the first bin.
+    expect(sidecar.quality!.entropyBins[0]).toBe(2);
+    expect(sidecar.guidance).toEqual([]);
+  });
+});
+
+describe('guidance loop through the stages', () => {
+  it('a misread class gets guidance from the filter, generate applies it, commit records it', async () => {
+    const a = (await renderOne({ className: 'happy', seed: 41 })).bytes;
+    const b = (await renderOne({ className: 'sad', seed: 42 })).bytes;
+    // Happy is read as neutral (kept with a soft label under synfer), and sad is blurred away by
+    // an impossible sharpness floor, so the shard needs a deficit round for sad only.
+    const t = await setup({ '0/0/happy': a, '0/0/sad': b });
+    const ref = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
+    // This test's own cached spec: an impossible floor in round 0, none in round 1.
+    t.ctx.spec.filter.minSharpness = 1e5;
+    await t.stage(0, 0, undefined, (c) => (c === 1 ? 0 : c));
+    const r0 = await filterRound(t.ctx, { ...ref, round: 0 });
+    expect(r0.current.decisions.map((d) => d.reasons)).toEqual([['blurred'], ['blurred']]);
+    const g = JSON.parse(Buffer.from(await t.store.get(runKeys(t.spec.runId).guidance(0, 1))).toString());
+    expect(g.classes.happy).toMatchObject({ confusedWith: 'neutral', basis: { recognised: 0 } });
+    expect(g.classes.sad.gain).toBeGreaterThan(1);
+
+    t.ctx.spec.filter.minSharpness = 0;
+    const counts = [0, 1, 1, 0, 0, 0, 0, 0];
+    const generator = createProceduralGenerator();
+    const deps = {
+      ...t.deps,
+      models: { generator: async () => generator, calibrator: async () => ({}) as never },
+    };
+    await inActivity(() => createGenerate(deps, t.contexts)({ ...ref, round: 1, classCounts: counts }));
+    const planned = t.ctx.planRound(0, 1, counts);
+    const staged = [];
+    for await (const s of readSamples([await t.store.get(t.ctx.keys.generatedPart(0, 1, 0))])) staged.push(s);
+    const sadPlanned = planned.find((r) => r.className === 'sad')!;
+    const sadStaged = staged.find((x) => x.__key__ === sadPlanned.key)!;
+    const sadReq = JSON.parse(Buffer.from(sadStaged['req.json'] as Uint8Array).toString());
+    for (const au of ['AU1', 'AU4', 'AU15'] as const)
+      expect(sadReq.aus[au]).toBeGreaterThan(sadPlanned.aus[au]!);
+    const gen = JSON.parse(Buffer.from(sadStaged['gen.json'] as Uint8Array).toString());
+    expect(gen.generator.meta.guidance).toMatchObject({ round: 1, gain: g.classes.sad.gain });
+
+    // Round 1's labels: round 0's first label re-keyed, every sample read as intended.
+    const template = JSON.parse(Buffer.from(await t.store.get(t.ctx.keys.labelsPart(0, 0, 0))).toString())[0];
+    const labels = planned.map((r) => ({
+      ...template,
+      key: r.key,
+      intended: { classIndex: r.classIndex, className: r.className },
+      classIndex: r.classIndex,
+      className: r.className,
+      aus: { requested: r.aus, measured: null, lipCornerAsymmetry: null, asymmetricSide: null },
+    }));
+    await t.store.put(t.ctx.keys.labelsPart(0, 1, 0), JSON.stringify(labels));
+    await filterRound(t.ctx, { ...ref, round: 1, classCounts: counts });
+    await inActivity(() => t.commit(ref));
+    const sidecar = parseSidecar(await t.store.get(t.ctx.keys.shardSidecar(0)));
+    expect(sidecar.guidance).toHaveLength(1);
+    const sad = sidecar.guidance![0]!.classes.find((c) => c.className === 'sad')!;
+    expect(sad).toMatchObject({ acceptanceBefore: 0, acceptanceAfter: 1, samplesAfter: 1 });
+    const tar = await t.store.get(t.ctx.keys.shardTar(0));
+    const jsons = [];
+    for await (const s of readSamples([tar]))
+      jsons.push(JSON.parse(Buffer.from(s.json as Uint8Array).toString()));
+    const guidedSample = jsons.find((j) => j.intended.className === 'sad')!;
+    expect(guidedSample.guidance.changed.AU15[1]).toBe(guidedSample.aus.requested.AU15);
+  });
+});
