@@ -18,3 +18,21 @@ export function cancellationSignal(): AbortSignal {
 export function previousHeartbeat(): unknown {
   return Context.current().info.heartbeatDetails;
 }
+
+/**
+ * Keeps heartbeating while one long step runs (loading a model, one large batch, a manifest
+ * refresh), so a busy attempt is not mistaken for a dead one and retried beside itself.
+ */
+export async function whileBeating<T>(
+  work: Promise<T>,
+  details: Record<string, unknown> = {},
+  everyMs = 5000,
+): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(details), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

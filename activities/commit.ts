@@ -1,17 +1,21 @@
 import { Readable } from 'node:stream';
 import { ApplicationFailure, log } from '@temporalio/activity';
+import type { DedupeIndex } from '../filter/dedupe';
 import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { shardName } from '../plan/keys';
+import { addCommitted, addGenerated, emptyQuality } from '../report/metrics';
 import { parseSidecar, type Sidecar } from '../run/sidecar';
+import { ObjectNotFoundError } from '../storage/errors';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
-import { checkpoint } from './checkpoint';
+import { checkpoint, whileBeating } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
 import { type RoundDecisions, readDecisions } from './filter';
 import { getOrUndefined, refreshManifest } from './manifest';
 import { type StagedImage, unpackGeneratedPart, unpackLabels } from './parts';
 import type { RunContext } from './run-context';
+import { readGuidance } from './stages';
 import type { CommitResult, ShardRef } from './types';
 
 /** The sample's `.json`: intended and calibrated labels, AUs, prompt, seeds, model ids. */
@@ -35,6 +39,7 @@ function sampleJson(img: StagedImage, label: Calibration, runSeed: number): stri
     prompt: r.prompt,
     seeds: { run: runSeed, generator: r.generatorSeed },
     generator: img.generator,
+    ...(img.generator.meta.guidance ? { guidance: img.generator.meta.guidance } : {}),
     calibrator: label.calibrator,
     calibration: { models: label.models, ensemble: label.ensemble, face: label.face },
     image: { format: img.format, width: img.width, height: img.height },
@@ -56,13 +61,106 @@ function chooseSamples(rounds: readonly RoundDecisions[], planned: readonly numb
   return chosen;
 }
 
+async function readAllDecisions(ctx: RunContext, shard: number): Promise<RoundDecisions[]> {
+  const rounds: RoundDecisions[] = [];
+  for (let r = 0; ; r++) {
+    const d = await readDecisions(ctx, shard, r);
+    if (!d) break;
+    rounds.push(d);
+  }
+  return rounds;
+}
+
+/**
+ * The committed samples' hashes, for later shards' run-wide dedupe. Written after the sidecar
+ * (and completed by a re-commit if a crash came between), from stored decisions, so its bytes
+ * are the same however often it is written.
+ */
+async function writeDedupeIndex(
+  ctx: RunContext,
+  shard: number,
+  rounds: readonly RoundDecisions[],
+  chosen: ReadonlySet<string>,
+): Promise<void> {
+  const hashes: DedupeIndex['hashes'] = [];
+  for (const round of rounds)
+    for (const d of round.decisions)
+      if (chosen.has(d.key) && d.phash) hashes.push({ key: d.key, phash: d.phash });
+  const index: DedupeIndex = { format: 'synfarm-dedupe-v1', shard, hashes };
+  await ctx.store.put(ctx.keys.dedupeIndex(shard), JSON.stringify(index), {
+    contentType: 'application/json',
+  });
+}
+
+/** Per guided round: what changed per class and the class's acceptance before and after. */
+async function guidanceRecord(
+  ctx: RunContext,
+  shard: number,
+  rounds: readonly RoundDecisions[],
+): Promise<NonNullable<Sidecar['guidance']>> {
+  const acceptance = (round: RoundDecisions | undefined, c: number) => {
+    const mine = round?.decisions.filter((d) => d.classIndex === c) ?? [];
+    const share = (n: number) => (mine.length === 0 ? null : Math.round((n / mine.length) * 1e4) / 1e4);
+    return {
+      n: mine.length,
+      rate: share(mine.filter((d) => d.keep).length),
+      recognised: share(mine.filter((d) => d.keep && d.cls === c).length),
+    };
+  };
+  const out: NonNullable<Sidecar['guidance']> = [];
+  for (const round of rounds) {
+    if (round.round === 0) continue;
+    const g = await readGuidance(ctx, shard, round.round);
+    if (!g) continue;
+    const classes: NonNullable<Sidecar['guidance']>[number]['classes'] = [];
+    AFFECTNET_CLASSES.forEach((name, c) => {
+      const cg = g.classes[name];
+      if (!cg) return;
+      const after = acceptance(round, c);
+      classes.push({
+        className: name,
+        gain: cg.gain,
+        suppress: cg.suppress,
+        confusedWith: cg.confusedWith,
+        acceptanceBefore: cg.basis.acceptance,
+        acceptanceAfter: after.rate,
+        recognisedBefore: cg.basis.recognised,
+        recognisedAfter: after.recognised,
+        samplesAfter: after.n,
+      });
+    });
+    out.push({ round: round.round, classes });
+  }
+  return out;
+}
+
+/** The shard is committed either way; the dataset workflow rewrites the manifest at the end. */
+async function refreshManifestQuietly(ctx: RunContext, shard: number): Promise<void> {
+  try {
+    await whileBeating(refreshManifest(ctx), { refreshing: 'manifest' });
+  } catch (err) {
+    log.warn('manifest refresh after commit failed', { shard, error: (err as Error).message });
+  }
+}
+
+/**
+ * Whether the committed tar is the one its sidecar describes. Only a missing tar or a real
+ * size/hash mismatch says no: any other error (a dropped connection, throttling) is thrown, so
+ * the activity retries instead of un-committing a good shard that consumers may be reading.
+ */
 async function verifyCommitted(ctx: RunContext, sidecar: Sidecar): Promise<boolean> {
   const digest = new StreamDigest();
+  let stream: AsyncIterable<Uint8Array>;
   try {
-    const stream = await ctx.store.getStream(ctx.keys.shardTar(sidecar.shard));
-    for await (const _ of digestingStream(stream as AsyncIterable<Uint8Array>, digest));
-  } catch {
-    return false;
+    stream = (await ctx.store.getStream(ctx.keys.shardTar(sidecar.shard))) as AsyncIterable<Uint8Array>;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return false;
+    throw err;
+  }
+  let chunks = 0;
+  for await (const _ of digestingStream(stream, digest)) {
+    // A large shard takes a while to read: keep the heartbeat going, and honour cancellation.
+    if (++chunks % 64 === 0) checkpoint({ verifyingBytes: digest.bytes });
   }
   return digest.bytes === sidecar.bytes && digest.sha256 === sidecar.sha256;
 }
@@ -90,7 +188,19 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
             'CorruptShard',
           );
         }
+        // A crash between the sidecar and the dedupe index leaves staging in place: finish the index.
+        if (!(await ctx.store.head(ctx.keys.dedupeIndex(ref.shard)))) {
+          const rounds = await readAllDecisions(ctx, ref.shard);
+          if (rounds.length > 0)
+            await writeDedupeIndex(
+              ctx,
+              ref.shard,
+              rounds,
+              chooseSamples(rounds, ctx.shardClassCounts(ref.shard)),
+            );
+        }
         await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
+        await refreshManifestQuietly(ctx, ref.shard);
         return {
           shard: ref.shard,
           samples: sidecar.samples,
@@ -102,12 +212,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         };
       }
 
-      const rounds: RoundDecisions[] = [];
-      for (let r = 0; ; r++) {
-        const d = await readDecisions(ctx, ref.shard, r);
-        if (!d) break;
-        rounds.push(d);
-      }
+      const rounds = await readAllDecisions(ctx, ref.shard);
       if (rounds.length === 0) throw new Error(`shard ${ref.shard}: nothing filtered yet, cannot commit`);
       const planned = ctx.shardClassCounts(ref.shard);
       const chosen = chooseSamples(rounds, planned);
@@ -116,6 +221,8 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         for (const d of round.decisions)
           for (const reason of d.reasons) rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + 1;
 
+      const quality = emptyQuality();
+      const guidance = await guidanceRecord(ctx, ref.shard, rounds);
       const classHistogram = AFFECTNET_CLASSES.map(() => 0);
       const keys: string[] = [];
       const seed = ctx.spec.seed;
@@ -135,10 +242,12 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
                 l,
               ]),
             );
+            for (const label of labels.values()) addGenerated(quality, label);
             for (const img of images) {
               if (!chosen.has(img.key)) continue;
               const label = labels.get(img.key);
               if (!label) throw new Error(`shard ${ref.shard}: no label stored for ${img.key}`);
+              addCommitted(quality, label);
               const cls = label.classIndex ?? img.request.classIndex;
               classHistogram[cls]! += 1;
               keys.push(img.key);
@@ -174,17 +283,15 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         classHistogram,
         rejectsByReason,
         keys: { first: keys[0] ?? null, last: keys.at(-1) ?? null },
+        quality,
+        guidance,
       };
       await ctx.store.put(sidecarKey, `${JSON.stringify(sidecar, null, 2)}\n`, {
         contentType: 'application/json',
       });
+      await writeDedupeIndex(ctx, ref.shard, rounds, chosen);
       await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
-      try {
-        await refreshManifest(ctx);
-      } catch (err) {
-        // The shard is committed; the dataset workflow rewrites the manifest at the end anyway.
-        log.warn('manifest refresh after commit failed', { shard: ref.shard, error: (err as Error).message });
-      }
+      await refreshManifestQuietly(ctx, ref.shard);
       return {
         shard: ref.shard,
         samples: sidecar.samples,

@@ -9,6 +9,7 @@ import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
 import { benchProcedural } from './procedural.bench';
 import { benchS3Upload } from './s3-upload.bench';
+import { benchStages } from './stages.bench';
 import { benchTfjsGenerator } from './tfjs-generator.bench';
 import { benchPack } from './webdataset.bench';
 
@@ -21,9 +22,10 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   procedural: benchProcedural,
   'tfjs-generator': benchTfjsGenerator,
   calibrator: benchCalibrator,
+  stages: benchStages,
   consumer: benchConsumer,
   'farm-overhead': benchFarmOverhead,
-  'fan-out': () => benchFanOut(),
+  'fan-out': () => benchFanOut(1439, 16),
 };
 
 const wanted = process.argv.slice(2);

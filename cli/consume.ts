@@ -12,6 +12,8 @@ import {
 } from '../consumer';
 import { resolveConnections } from '../infra/connections';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { buildRunReport, formatReport } from '../report';
+import { openStore } from '../storage';
 
 const int = (v: string) => Number.parseInt(v, 10);
 
@@ -120,6 +122,19 @@ export function registerConsumerCommands(program: Command): void {
         }
       },
     );
+
+  program
+    .command('report')
+    .argument('<run>', 'run id')
+    .description('quality report: FER accuracy per class, confusion matrix, rejects, soft-label entropy')
+    .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: { output?: string; json?: boolean }) => {
+      const { outputUrl, s3 } = await outputOf(runId, opts.output);
+      // Rebuilt from the committed sidecars each time, so it also reports on a run still going.
+      const report = await buildRunReport(openStore(outputUrl, s3), runId);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    });
 
   program
     .command('inspect')

@@ -15,16 +15,20 @@ const run = promisify(execFile);
 async function synfarm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const { s3, temporal } = testStack();
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'synfarm.mjs'), ...args], {
-      env: {
-        ...process.env,
-        SYNFARM_TEMPORAL_ADDRESS: temporal.address,
-        SYNFARM_S3_ENDPOINT: s3.endpoint,
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        AWS_REGION: s3.region,
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'bin', 'synfarm.mjs'), ...args],
+      {
+        env: {
+          ...process.env,
+          SYNFARM_TEMPORAL_ADDRESS: temporal.address,
+          SYNFARM_S3_ENDPOINT: s3.endpoint,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          AWS_REGION: s3.region,
+        },
       },
-    });
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -43,7 +47,24 @@ describe('the synfarm CLI', () => {
   it('--help lists every command users need', async () => {
     const { code, stdout } = await synfarm('--help');
     expect(code).toBe(0);
-    for (const cmd of ['dev', 'launch', 'status', 'resume', 'cancel', 'list', 'worker', 'urls', 'read', 'inspect', 'render', 'demo']) {
+    for (const cmd of [
+      'dev',
+      'launch',
+      'status',
+      'resume',
+      'cancel',
+      'list',
+      'worker',
+      'urls',
+      'read',
+      'inspect',
+      'render',
+      'demo',
+      'report',
+      'pause',
+      'unpause',
+      'window',
+    ]) {
       expect(stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
     }
   });
@@ -81,7 +102,19 @@ describe('the synfarm CLI', () => {
 
   it('render writes a face at the size asked, and records the prompt words it used', async () => {
     const out = path.join(await mkdtemp(path.join(tmpdir(), 'synfarm-render-')), 'face.png');
-    const { code, stdout } = await synfarm('render', '--class', 'happy', '--au', '6:3,12:4', '--prompt', 'elderly man with glasses', '--size', '160', '-o', out);
+    const { code, stdout } = await synfarm(
+      'render',
+      '--class',
+      'happy',
+      '--au',
+      '6:3,12:4',
+      '--prompt',
+      'elderly man with glasses',
+      '--size',
+      '160',
+      '-o',
+      out,
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/used: .*elderly.*glasses/);
     const meta = await sharp(out).metadata();

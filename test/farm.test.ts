@@ -47,6 +47,9 @@ describe('farm: a run through the real Temporal server and S3', () => {
     expect(manifest.state).toBe('complete');
     expect(manifest.totals.samples).toBe(24);
     expect(await store.head(keys.success)).not.toBeNull();
+    const report = JSON.parse(Buffer.from(await store.get(keys.report)).toString());
+    expect(report.runId).toBe(spec.runId);
+    expect(report.committedSamples).toBe(24);
     const staging: string[] = [];
     for await (const o of store.list(keys.stagingPrefix)) staging.push(o.key);
     expect(staging).toEqual([]);
