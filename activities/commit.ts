@@ -12,7 +12,7 @@ import { checkpoint, whileBeating } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
 import { type RoundDecisions, readDecisions } from './filter';
-import { getOrUndefined, refreshManifest } from './manifest';
+import { getOrUndefined, refreshManifestCoalesced } from './manifest';
 import { type StagedImage, unpackGeneratedPart, unpackLabels } from './parts';
 import type { RunContext } from './run-context';
 import { readGuidance } from './stages';
@@ -137,7 +137,7 @@ async function guidanceRecord(
 /** The shard is committed either way; the dataset workflow rewrites the manifest at the end. */
 async function refreshManifestQuietly(ctx: RunContext, shard: number): Promise<void> {
   try {
-    await whileBeating(refreshManifest(ctx), { refreshing: 'manifest' });
+    await whileBeating(refreshManifestCoalesced(ctx), { refreshing: 'manifest' });
   } catch (err) {
     log.warn('manifest refresh after commit failed', { shard, error: (err as Error).message });
   }

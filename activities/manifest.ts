@@ -78,3 +78,38 @@ export async function refreshManifest(ctx: RunContext, options: { final?: boolea
   });
   return manifest;
 }
+
+/**
+ * Commits can finish many times a second; refreshing the manifest for each one lists every
+ * shard each time (quadratic over a run). Refreshes of one run in one worker are coalesced:
+ * at most one runs and one waits, and every caller gets a refresh that *starts after* its call,
+ * so the shard it just committed is always included.
+ */
+const coalesced = new Map<string, { current: Promise<Manifest>; next?: Promise<Manifest> }>();
+
+export function refreshManifestCoalesced(ctx: RunContext): Promise<Manifest> {
+  const id = `${ctx.store.url}|${ctx.spec.runId}`;
+  const state = coalesced.get(id);
+  if (!state) {
+    const current = refreshManifest(ctx);
+    coalesced.set(id, { current });
+    void current.finally(() => advance(id)).catch(() => {});
+    return current;
+  }
+  state.next ??= state.current.then(
+    () => refreshManifest(ctx),
+    () => refreshManifest(ctx),
+  );
+  return state.next;
+}
+
+function advance(id: string): void {
+  const state = coalesced.get(id);
+  if (!state?.next) {
+    coalesced.delete(id);
+    return;
+  }
+  state.current = state.next;
+  state.next = undefined;
+  void state.current.finally(() => advance(id)).catch(() => {});
+}
