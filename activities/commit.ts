@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { DedupeIndex } from '../filter/dedupe';
+import { createLogger } from '../log/logger';
 import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { shardName } from '../plan/keys';
@@ -8,7 +9,7 @@ import { addCommitted, addGenerated, emptyQuality } from '../report/metrics';
 import { parseSidecar, type Sidecar } from '../run/sidecar';
 import { ObjectNotFoundError } from '../storage/errors';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
-import { checkpoint, whileBeating } from './checkpoint';
+import { checkpoint } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
 import { type RoundDecisions, readDecisions } from './filter';
@@ -134,13 +135,17 @@ async function guidanceRecord(
   return out;
 }
 
-/** The shard is committed either way; the dataset workflow rewrites the manifest at the end. */
-async function refreshManifestQuietly(ctx: RunContext, shard: number): Promise<void> {
-  try {
-    await whileBeating(refreshManifestCoalesced(ctx), { refreshing: 'manifest' });
-  } catch (err) {
-    log.warn('manifest refresh after commit failed', { shard, error: (err as Error).message });
-  }
+/**
+ * Starts a manifest refresh that will include this shard, without holding the commit for it:
+ * the shard is committed either way, and the dataset workflow writes the final manifest.
+ */
+const backgroundLog = createLogger({ component: 'commit' });
+
+function refreshManifestInBackground(ctx: RunContext, shard: number): void {
+  // Our logger, not the activity's: this may finish after the activity has returned.
+  refreshManifestCoalesced(ctx).catch((err) => {
+    backgroundLog.warn('manifest refresh after commit failed', { shard, error: (err as Error).message });
+  });
 }
 
 /**
@@ -200,7 +205,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
             );
         }
         await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
-        await refreshManifestQuietly(ctx, ref.shard);
+        refreshManifestInBackground(ctx, ref.shard);
         return {
           shard: ref.shard,
           samples: sidecar.samples,
@@ -291,7 +296,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
       });
       await writeDedupeIndex(ctx, ref.shard, rounds, chosen);
       await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
-      await refreshManifestQuietly(ctx, ref.shard);
+      refreshManifestInBackground(ctx, ref.shard);
       return {
         shard: ref.shard,
         samples: sidecar.samples,

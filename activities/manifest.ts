@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { shardOfSidecar } from '../run/layout';
 import { buildManifest, buildWidsIndex, type Manifest, ManifestSchema } from '../run/manifest';
 import { parseSidecar, type Sidecar } from '../run/sidecar';
@@ -86,6 +87,7 @@ export async function refreshManifest(ctx: RunContext, options: { final?: boolea
  * so the shard it just committed is always included.
  */
 const coalesced = new Map<string, { current: Promise<Manifest>; next?: Promise<Manifest> }>();
+const MIN_REFRESH_GAP_MS = 1000;
 
 export function refreshManifestCoalesced(ctx: RunContext): Promise<Manifest> {
   const id = `${ctx.store.url}|${ctx.spec.runId}`;
@@ -96,10 +98,10 @@ export function refreshManifestCoalesced(ctx: RunContext): Promise<Manifest> {
     void current.finally(() => advance(id)).catch(() => {});
     return current;
   }
-  state.next ??= state.current.then(
-    () => refreshManifest(ctx),
-    () => refreshManifest(ctx),
-  );
+  // The waiting refresh also keeps a short pause after the running one, so a run of many small
+  // shards rewrites its manifest a few times a second at most, not once per commit.
+  const later = () => sleep(MIN_REFRESH_GAP_MS).then(() => refreshManifest(ctx));
+  state.next ??= state.current.then(later, later);
   return state.next;
 }
 
