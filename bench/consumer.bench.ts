@@ -113,3 +113,14 @@ async function timePython(run: RunHandle, decode: boolean): Promise<number | und
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(await benchConsumer());
 }
+
+/** The same comparison over the dev stack's S3 (`synfarm dev up`), which is what clusters read from. */
+export async function benchConsumerS3(): Promise<Record<string, number>> {
+  const { benchStack } = await import('./stack');
+  const stack = await benchStack();
+  const store = openStore(`s3://${stack.bucket}/bench-consumer`, stack.s3);
+  await writeSyntheticRun(store, 'bench', [250, 250, 250, 250, 250, 250], {
+    images: await syntheticImages(16, 112),
+  });
+  return benchConsumer({ storeOptions: stack.s3, outputUrl: store.url, runId: 'bench' });
+}

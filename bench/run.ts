@@ -4,7 +4,7 @@
  * Speed targets live here, never in timed tests. The stack ones use `synfarm dev up`'s stack.
  */
 import { benchCalibrator } from './calibrator.bench';
-import { benchConsumer } from './consumer.bench';
+import { benchConsumer, benchConsumerS3 } from './consumer.bench';
 import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
 import { benchProcedural } from './procedural.bench';
@@ -24,6 +24,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   calibrator: benchCalibrator,
   stages: benchStages,
   consumer: benchConsumer,
+  'consumer-s3': benchConsumerS3,
   'farm-overhead': benchFarmOverhead,
   'fan-out': () => benchFanOut(1439, 16),
 };
