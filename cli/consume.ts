@@ -155,7 +155,7 @@ export function registerConsumerCommands(program: Command): void {
         `size       ${info.bytes.toLocaleString('en-US')} bytes, sha256 ${info.sha256}`,
         `committed  ${info.sidecar ? (info.matchesSidecar ? 'yes, matches its sidecar' : 'sidecar present but DOES NOT MATCH') : 'no sidecar (not committed)'}`,
         `samples    ${info.samples} (${info.members.length} members: ${fields.join(', ')})`,
-        `labels     ${info.classHistogram.map((n, i) => `${AFFECTNET_CLASSES[i]} ${n}`).join(', ')}`,
+        `labels     ${AFFECTNET_CLASSES.map((name, i) => `${name} ${info.classHistogram[i] ?? 0}`).join(', ')}`,
         ...info.firstSamples.map((s) => `sample     ${s.key} ${JSON.stringify(s.json).slice(0, 200)}`),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -3,13 +3,29 @@ import type { Command } from 'commander';
 import { FarmClient } from '../client/runs';
 import { devUp, readCredentials } from '../infra/dev-stack';
 import { PROJECT_ROOT } from '../infra/paths';
+import { RunReportSchema } from '../report';
+import { runKeys } from '../run/layout';
 import { loadSpec, RunIdSchema } from '../spec';
+import type { ObjectStore } from '../storage/object-store';
 import { createWorkerDeps } from '../workers/deps';
 import { installQuietRuntime } from '../workers/runtime';
 import { createFarmWorkers } from '../workers/worker';
 import { taskQueues } from '../workflows/task-queues';
 import { formatRejects } from './output';
 import { watchRun } from './runs';
+
+/** Face detection and SynFER's FER-accuracy metric from the run's report.json. */
+async function qualityLine(store: ObjectStore, runId: string): Promise<string> {
+  try {
+    const report = RunReportSchema.parse(
+      JSON.parse(Buffer.from(await store.get(runKeys(runId).report)).toString()),
+    );
+    const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+    return `face detected ${pct(report.faceDetectionRate)}, FER accuracy ${pct(report.ferAccuracy.overall)} (details: synfarm report ${runId})`;
+  } catch {
+    return `see: synfarm report ${runId}`;
+  }
+}
 
 /**
  * The README's main job: the dev stack, an in-process worker for all three queues, and one
@@ -61,6 +77,7 @@ export function registerDemoCommand(program: Command): void {
             `${status.workflow === 'completed' ? 'done' : `ended: ${status.workflow}`} in ${seconds.toFixed(1)} s`,
             `committed  ${status.committed.shards}/${status.committed.plannedShards} shards, ${status.committed.samples} samples`,
             `rejects    ${formatRejects(status.rejectsByReason)}`,
+            `quality    ${await qualityLine(store, spec.runId)}`,
             `shards     ${store.url}/${spec.runId}/shards/`,
             `manifest   ${store.url}/${spec.runId}/manifest.json`,
             `next       synfarm status ${spec.runId} | synfarm dev down`,
