@@ -148,6 +148,12 @@ function refreshManifestInBackground(ctx: RunContext, shard: number): void {
   });
 }
 
+/** What the shard workflow learns of a commit: the sidecar's counts, nothing per sample. */
+function commitResult(sidecar: Sidecar, alreadyCommitted: boolean): CommitResult {
+  const { shard, samples, bytes, sha256, shortfall, rejectsByReason } = sidecar;
+  return { shard, samples, bytes, sha256, shortfall, rejectsByReason, alreadyCommitted };
+}
+
 /**
  * Whether the committed tar is the one its sidecar describes. Only a missing tar or a real
  * size/hash mismatch says no: any other error (a dropped connection, throttling) is thrown, so
@@ -206,15 +212,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         }
         await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
         refreshManifestInBackground(ctx, ref.shard);
-        return {
-          shard: ref.shard,
-          samples: sidecar.samples,
-          bytes: sidecar.bytes,
-          sha256: sidecar.sha256,
-          shortfall: sidecar.shortfall,
-          rejectsByReason: sidecar.rejectsByReason,
-          alreadyCommitted: true,
-        };
+        return commitResult(sidecar, true);
       }
 
       const rounds = await readAllDecisions(ctx, ref.shard);
@@ -297,15 +295,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
       await writeDedupeIndex(ctx, ref.shard, rounds, chosen);
       await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
       refreshManifestInBackground(ctx, ref.shard);
-      return {
-        shard: ref.shard,
-        samples: sidecar.samples,
-        bytes: sidecar.bytes,
-        sha256: sidecar.sha256,
-        shortfall: sidecar.shortfall,
-        rejectsByReason,
-        alreadyCommitted: false,
-      };
+      return commitResult(sidecar, false);
     });
   };
 }

@@ -7,7 +7,7 @@ import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { checkpoint } from './checkpoint';
 import { failFastOnBadInput } from './failures';
-import { getOrUndefined } from './manifest';
+import { getOrUndefined, readStoredJson } from './manifest';
 import { unpackGeneratedPart, unpackLabels } from './parts';
 import type { RunContext } from './run-context';
 import { readGuidance, roundParts } from './stages';
@@ -44,8 +44,7 @@ export async function readDecisions(
   shard: number,
   round: number,
 ): Promise<RoundDecisions | undefined> {
-  const bytes = await getOrUndefined(ctx, ctx.keys.decisions(shard, round));
-  return bytes ? RoundDecisionsSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+  return readStoredJson(ctx, ctx.keys.decisions(shard, round), RoundDecisionsSchema);
 }
 
 /** Kept samples per intended class over rounds 0..upTo, capped at what the shard planned. */

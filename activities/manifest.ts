@@ -14,6 +14,16 @@ export async function getOrUndefined(ctx: RunContext, key: string): Promise<Uint
   }
 }
 
+/** A small JSON object the run stores (decisions, guidance), parsed by its schema, if present. */
+export async function readStoredJson<T>(
+  ctx: RunContext,
+  key: string,
+  schema: { parse(value: unknown): T },
+): Promise<T | undefined> {
+  const bytes = await getOrUndefined(ctx, key);
+  return bytes ? schema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+}
+
 /**
  * Sidecars never change once written, so a worker keeps each one it has parsed (keyed by object
  * key and size) and a manifest refresh after every commit reads only the new ones.

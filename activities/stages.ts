@@ -10,7 +10,7 @@ import type { SampleRequest } from '../plan/request';
 import { cancellationSignal, checkpoint, previousHeartbeat, whileBeating } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
-import { getOrUndefined } from './manifest';
+import { readStoredJson } from './manifest';
 import { packGeneratedPart, packLabels, unpackGeneratedPart } from './parts';
 import type { RunContext } from './run-context';
 import type { RoundRequest, StageResult } from './types';
@@ -27,8 +27,7 @@ export async function readGuidance(
   shard: number,
   round: number,
 ): Promise<Guidance | undefined> {
-  const bytes = await getOrUndefined(ctx, ctx.keys.guidance(shard, round));
-  return bytes ? GuidanceSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+  return readStoredJson(ctx, ctx.keys.guidance(shard, round), GuidanceSchema);
 }
 
 /** The requests of one round, split into the parts both stages agree on. */

@@ -6,13 +6,19 @@ import { resolveConnections } from '../infra/connections';
 import { loadSpec } from '../spec';
 import { formatDuration, formatRejects, progressLine } from './output';
 
-async function connect(): Promise<FarmClient> {
+/** Every run command: connect, act, and close the connection whatever happens. */
+async function withClient<T>(fn: (client: FarmClient) => Promise<T>): Promise<T> {
   const conn = await resolveConnections();
-  return FarmClient.connect({
+  const client = await FarmClient.connect({
     temporal: conn.temporal,
     s3: conn.s3,
     queuePrefix: process.env.SYNFARM_QUEUE_PREFIX,
   });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
 }
 
 function describeStatus(s: RunStatus): string {
@@ -80,8 +86,7 @@ export function registerRunCommands(program: Command): void {
     .option('--window <n>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
     .action(async (specPath: string, opts: { wait?: boolean; window?: number }) => {
       const spec = await loadSpec(specPath);
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         const { uiUrl } = await client.launch(spec, { window: opts.window });
         process.stdout.write(
           `launched ${spec.runId}: ${spec.targetSamples.toLocaleString('en-US')} samples in ${spec.shardCount} shards -> ${spec.output}\n`,
@@ -92,9 +97,7 @@ export function registerRunCommands(program: Command): void {
           process.stdout.write(`${describeStatus(status)}\n`);
           if (status.workflow !== 'completed') process.exitCode = 1;
         }
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -105,17 +108,14 @@ export function registerRunCommands(program: Command): void {
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .option('--json', 'machine-readable output')
     .action(async (runId: string, opts: { watch?: boolean; output?: string; json?: boolean }) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         const status = opts.watch
           ? await watchRun(client, runId, opts.output)
           : await client.status(runId, opts.output);
         process.stdout.write(
           opts.json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status)}\n`,
         );
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -125,8 +125,7 @@ export function registerRunCommands(program: Command): void {
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .option('--wait', 'follow the run until it ends')
     .action(async (runId: string, opts: { output?: string; wait?: boolean }) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         const { uiUrl } = await client.resume(runId, { output: opts.output });
         process.stdout.write(`resumed ${runId}${uiUrl ? ` (${uiUrl})` : ''}\n`);
         if (opts.wait) {
@@ -134,9 +133,7 @@ export function registerRunCommands(program: Command): void {
           process.stdout.write(`${describeStatus(status)}\n`);
           if (status.workflow !== 'completed') process.exitCode = 1;
         }
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -144,13 +141,10 @@ export function registerRunCommands(program: Command): void {
     .argument('<run>', 'run id')
     .description('start no new shards (running ones finish); undo with: synfarm unpause RUN')
     .action(async (runId: string) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         await client.setPaused(runId, true);
         process.stdout.write(`paused ${runId}\n`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -158,13 +152,10 @@ export function registerRunCommands(program: Command): void {
     .argument('<run>', 'run id')
     .description('let a paused run start shards again')
     .action(async (runId: string) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         await client.setPaused(runId, false);
         process.stdout.write(`unpaused ${runId}\n`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -173,13 +164,10 @@ export function registerRunCommands(program: Command): void {
     .argument('<shards>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
     .description('change how many shards run at once, while the run goes on')
     .action(async (runId: string, size: number) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         await client.setWindow(runId, size);
         process.stdout.write(`window of ${runId} set to ${size}\n`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
@@ -187,21 +175,17 @@ export function registerRunCommands(program: Command): void {
     .argument('<run>', 'run id')
     .description('cancel a run: every running shard stops at its next checkpoint; resume later')
     .action(async (runId: string) => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         await client.cancel(runId);
         process.stdout.write(`cancellation requested for ${runId}\n`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 
   program
     .command('list')
     .description('runs known to Temporal, with their state')
     .action(async () => {
-      const client = await connect();
-      try {
+      await withClient(async (client) => {
         const runs = await client.list();
         if (runs.length === 0) process.stdout.write('no runs\n');
         for (const r of runs) {
@@ -209,8 +193,6 @@ export function registerRunCommands(program: Command): void {
             `${r.runId.padEnd(32)} ${r.state.padEnd(12)} ${r.started?.toISOString() ?? ''}\n`,
           );
         }
-      } finally {
-        await client.close();
-      }
+      });
     });
 }

@@ -121,3 +121,18 @@ export class Rng {
 export function keyedRng(key: RngKey): Rng {
   return new Rng(keyHash(key));
 }
+
+/**
+ * mulberry32: a small sequential PRNG, identical on every platform, for the places that draw
+ * many values from one seed (a face's shapes, a model's noise input); never Math.random.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

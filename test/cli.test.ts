@@ -7,13 +7,12 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../infra/paths';
 import { uniqueId } from './support/farm';
-import { testStack } from './support/stack';
+import { stackEnv, testStack } from './support/stack';
 
 const run = promisify(execFile);
 
 /** Runs the real CLI against the test stack; resolves with exit code and both streams. */
 async function synfarm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { s3, temporal } = testStack();
   try {
     const { stdout, stderr } = await run(
       process.execPath,
@@ -21,11 +20,7 @@ async function synfarm(...args: string[]): Promise<{ code: number; stdout: strin
       {
         env: {
           ...process.env,
-          SYNFARM_TEMPORAL_ADDRESS: temporal.address,
-          SYNFARM_S3_ENDPOINT: s3.endpoint,
-          AWS_ACCESS_KEY_ID: s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-          AWS_REGION: s3.region,
+          ...stackEnv(),
         },
       },
     );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../plan/random';
 import {
   groupByKeys,
   readSamples,
@@ -27,17 +28,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** Deterministic PRNG (mulberry32) so a failing chunking can be replayed from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so a failing chunking can be replayed from its seed. */
+const seededRandom = mulberry32;
 
 /** `bytes` in pieces whose sizes `nextSize` picks, as a network stream might deliver them. */
 async function* rechunk(bytes: Uint8Array, nextSize: () => number): AsyncGenerator<Uint8Array> {

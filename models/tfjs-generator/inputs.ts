@@ -1,5 +1,5 @@
 import { AFFECTNET_CLASSES, AU_MAX_INTENSITY } from '../../plan/expressions';
-import { mix32 } from '../../plan/random';
+import { mix32, mulberry32 } from '../../plan/random';
 import type { SampleRequest } from '../../plan/request';
 import type { InputPart } from './descriptor';
 
@@ -8,18 +8,6 @@ import type { InputPart } from './descriptor';
  * renders the same on any worker. The exact recipes are documented in README.md: a model trained
  * elsewhere must be fed the same numbers at training time.
  */
-
-/** mulberry32: a 32-bit seeded PRNG, identical on every platform (Math.random is never used). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seed of the k-th noise part (0-based, in descriptor order) of a sample. */
 export function noiseSeed(generatorSeed: number, k: number): number {

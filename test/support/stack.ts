@@ -18,3 +18,15 @@ declare module 'vitest' {
 export function testStack(): TestStack {
   return inject('stack');
 }
+
+/** Environment that points the real CLI (a child process) at the test stack. */
+export function stackEnv(): Record<string, string> {
+  const { s3, temporal } = testStack();
+  return {
+    SYNFARM_TEMPORAL_ADDRESS: temporal.address,
+    SYNFARM_S3_ENDPOINT: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+  };
+}
