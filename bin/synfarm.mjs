@@ -8,4 +8,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 register();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly once the command is done: a client or runtime handle left open by a failed
+// command must not keep the process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -34,6 +34,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--gpu-concurrency <n>', 'generate/calibrate tasks at once (size to the device)', int, 2)
     .option('--cpu-concurrency <n>', 'filter/commit tasks at once', int, 8)
     .option('--workflow-concurrency <n>', 'workflow tasks at once', int)
+    .option('--workflow-bundle <file>', 'workflow code bundled ahead of time (npm run build:workflows)')
     .option(
       '--queue-prefix <prefix>',
       'task-queue prefix (must match the launcher)',
@@ -56,18 +57,25 @@ export function registerWorkerCommand(program: Command): void {
         const conn = await resolveConnections();
         const connection = await NativeConnection.connect({ address: conn.temporal.address });
         const delay = Number(process.env.SYNFARM_TEST_PART_DELAY_MS ?? 0);
-        const workers = await createFarmWorkers({
-          connection,
-          namespace: conn.temporal.namespace,
-          queues: taskQueues(opts.queuePrefix),
-          serve,
-          deps: createWorkerDeps({ s3: conn.s3, testPartDelayMs: delay }),
-          concurrency: {
-            gpu: opts.gpuConcurrency,
-            cpu: opts.cpuConcurrency,
-            workflows: opts.workflowConcurrency,
-          },
-        });
+        let workers: Awaited<ReturnType<typeof createFarmWorkers>>;
+        try {
+          workers = await createFarmWorkers({
+            connection,
+            namespace: conn.temporal.namespace,
+            queues: taskQueues(opts.queuePrefix),
+            serve,
+            deps: createWorkerDeps({ s3: conn.s3, testPartDelayMs: delay }),
+            concurrency: {
+              gpu: opts.gpuConcurrency,
+              cpu: opts.cpuConcurrency,
+              workflows: opts.workflowConcurrency,
+            },
+            workflowBundlePath: opts.workflowBundle,
+          });
+        } catch (err) {
+          await connection.close();
+          throw err;
+        }
         // Temporal's runtime turns the first SIGINT/SIGTERM into a graceful shutdown (stop
         // polling, let activities checkpoint); a second one means "now".
         let signals = 0;

@@ -88,6 +88,19 @@ describe('the synfarm CLI', () => {
     expect(stderr).toContain('vgg-face');
   });
 
+  it('a worker given a missing workflow bundle says how to build one', async () => {
+    const { code, stderr } = await synfarm(
+      'worker',
+      '--queues',
+      'workflows',
+      '--workflow-bundle',
+      '/nonexistent/bundle.js',
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain('/nonexistent/bundle.js');
+    expect(stderr).toContain('npm run build:workflows');
+  });
+
   it('status of an unknown run says what to pass', async () => {
     const { code, stderr } = await synfarm('status', uniqueId('nope'));
     expect(code).toBe(1);
