@@ -169,10 +169,11 @@ export function wrinkles(c: Ctx): string {
     );
   }
   if (g.noseWrinkle > 0) {
-    for (const y of [-5, -0.5, 4, 8.5]) line(`M-8 ${f(y)}Q0 ${f(y - 3)} 8 ${f(y)}`, 0.8 * g.noseWrinkle, 1.3);
+    for (const y of [-5, -0.5, 4, 8.5])
+      line(`M-9 ${f(y)}Q0 ${f(y - 3.5)} 9 ${f(y)}`, 1.2 * g.noseWrinkle, 1.6);
     for (const side of SIDES) {
       const sx = sign(side);
-      line(`M${f(sx * 8)} -6l${f(sx * 4)} 5`, 0.5 * g.noseWrinkle, 1);
+      line(`M${f(sx * 8)} -7l${f(sx * 5)} 7`, 0.9 * g.noseWrinkle, 1.4);
     }
   }
   return s;

@@ -101,8 +101,8 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
   const open = 1 - au43;
   const eye = (side: 0 | 1): EyeShape => {
     const s = side === 0 ? -1 : 1;
-    const upper = Math.max(0.4, (6 + 5.5 * au5 - 2 * au7 - 1.2 * au6 - 0.8 * au9 - 1.8 * au4) * open);
-    const lower = Math.max(0.3, (4 - 2.8 * au7 - 2 * au6 + 0.8 * au5 - 0.8 * au9) * open);
+    const upper = Math.max(0.4, (6 + 7.5 * au5 - 2 * au7 - 1.2 * au6 - 1.8 * au9 - 1.8 * au4) * open);
+    const lower = Math.max(0.3, (4 - 2.8 * au7 - 2 * au6 + 0.8 * au5 - 1.6 * au9) * open);
     return {
       inner: { x: s * 12, y: -5 + 0.3 * au6 },
       outer: { x: s * 41, y: -7.5 + 0.8 * au6 },
@@ -118,28 +118,51 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
   const brow = (side: 0 | 1): BrowShape => {
     const s = side === 0 ? -1 : 1;
     return {
-      inner: { x: s * (11 - 4.5 * au4 - 1.5 * au9), y: -24 - 9 * au1 + 13 * lower4 + 2 * au9 + 1.5 * au7 },
-      mid: { x: s * 26, y: -29 - 3 * au1 - 6 * au2 + 8 * lowerMid4 + 1 * au9 + 1 * au6 + 1 * au7 },
-      outer: { x: s * 43, y: -25 - 1 * au1 - 8 * au2 + 1 * au4 + 1.5 * au6 },
+      inner: { x: s * (11 - 4.5 * au4 - 1.5 * au9), y: -24 - 9 * au1 + 17 * lower4 + 6 * au9 + 1.5 * au7 },
+      mid: { x: s * 26, y: -29 - 3 * au1 - 6 * au2 + 8 * lowerMid4 + 3 * au9 + 1 * au6 + 1 * au7 },
+      // Without AU1 the lowered inner ends slant the brow into anger's V.
+      outer: { x: s * 43, y: -25 - 1 * au1 - 8 * au2 + 1 * au4 - 3 * lower4 + 1.5 * au6 },
     };
   };
 
-  const jawDrop = 20 * au26;
+  // The chin moves less than the lips part: a longer face falls out of the size band the face
+  // detector accepts, and the open mouth is what FER models read.
+  const jawDrop = 13 * au26;
   // Lips part with AU25; AU26 and AU16 part them too, since the jaw or lower lip moves away.
-  const gap = (au25 > 0 ? 2 + 5 * au25 : 0) + jawDrop * 0.9 + 1.5 * au16;
+  const gap = (au25 > 0 ? 2 + 5 * au25 : 0) + 18 * au26 + 1.5 * au16;
   const centre = 50 - 1.8 * au17 - 0.8 * Math.max(au12[0], au12[1]) + 0.5 * au15;
   const thin =
     (1 - 0.55 * au23) * (1 - 0.3 * au20) * (1 - 0.15 * Math.max(au12[0], au12[1])) * (1 - 0.2 * ageFactor);
+  // A one-sided pull (contempt's smirk) is small in area, so landmark nets and FER models only
+  // see it when the raised corner clearly lifts and draws back; it gets a floor and a steeper gain.
+  const unilateral = req.auSide.AU12 !== undefined || req.auSide.AU14 !== undefined;
+  const smirk = (c: number) => (unilateral && c > 0 ? Math.min(1, 0.45 + c) : 0);
   const corner = (side: 0 | 1): Pt => {
     const s = side === 0 ? -1 : 1;
     const c12 = au12[side];
     const c14 = au14[side];
+    const sm = Math.max(smirk(c12), smirk(c14));
+    // The other corner stays down, so the whole lip line tilts toward the pulled side.
+    const other = (1 - side) as 0 | 1;
+    const tilt = Math.max(smirk(au12[other]), smirk(au14[other]));
+    const smirkY = -18 * sm + 4 * tilt;
     return {
-      x: s * (23 + 7 * c12 + 9 * au20 - 3 * c14 - 4.5 * au23 - 1 * au15 - 1 * au17 + 1 * au10),
-      y: 50 - 10 * c12 - 2.5 * c14 + 7.5 * au15 + 11 * au20 + 2.5 * au17 + 3 * au23 - 1.2 * au10 - 0.8 * au9,
+      x: s * (23 + 7 * c12 + 9 * au20 - 3 * c14 - 4.5 * au23 - 1 * au15 - 1 * au17 + 1 * au10 + 3 * sm),
+      y:
+        50 -
+        10 * c12 -
+        2.5 * c14 +
+        7.5 * au15 +
+        11 * au20 +
+        2.5 * au17 +
+        3 * au23 -
+        1.2 * au10 -
+        0.8 * au9 +
+        smirkY,
     };
   };
-  const openTop = centre - gap * 0.2 - 4 * au10 * (1 - 0.3 * au25) - 3 * au9;
+  // AU9 drags the upper lip up with the nose wrinkle: disgust's raised, squared upper lip.
+  const openTop = centre - gap * 0.2 - 4 * au10 * (1 - 0.3 * au25) - 9 * au9;
   const openBottom = centre + gap * 0.8 + 6 * au16 + (au10 > 0.5 && gap === 0 ? 1 : 0);
   const mouth: MouthShape = {
     corners: [corner(0), corner(1)],
@@ -147,7 +170,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     openBottom,
     upperLipTop: openTop - 6.5 * thin + 0.6 * au10 + 0.8 * au9,
     lowerLipBottom: openBottom + (8.5 + 2 * au17 + 1.5 * au16) * thin,
-    flatness: 2 + 4 * au20 + 1.5 * au10 + 1.5 * au16,
+    flatness: 2 + 4 * au20 + 1.5 * au10 + 1.5 * au16 + 1.5 * au9,
   };
 
   const nasolabialBase = 0.1 + 0.2 * ageFactor;
@@ -163,7 +186,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     nasolabial: [0, 1].map((side) =>
       Math.min(1, nasolabialBase + 0.55 * Math.max(au12[side as 0 | 1], 0.6 * au6, au9, au10, 0.5 * au20)),
     ) as unknown as Sides<number>,
-    cheekRaise: [au6 + 0.35 * au12[0], au6 + 0.35 * au12[1]],
+    cheekRaise: [au6 + 0.35 * au12[0] + 0.5 * au9, au6 + 0.35 * au12[1] + 0.5 * au9],
     crowsFeet: [Math.min(1, au6 + 0.3 * ageFactor), Math.min(1, au6 + 0.3 * ageFactor)],
     dimple: [au14[0], au14[1]],
     chinBoss: au17,
