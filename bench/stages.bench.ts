@@ -2,8 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { asyncLocalStorage, Context } from '@temporalio/activity';
-import { noopMetricMeter } from '@temporalio/common';
 import { createCommit } from '../activities/commit';
 import type { ActivityDeps } from '../activities/deps';
 import { createFilter } from '../activities/filter';
@@ -14,24 +12,9 @@ import { createProceduralGenerator } from '../models/procedural';
 import { createPlan } from '../plan/plan';
 import { resolveSpec, specToJson } from '../spec';
 import { openStore } from '../storage';
+import { inActivity } from '../test/support/in-activity';
 
 const SAMPLES = 64;
-
-/** Runs an activity function in-process, as the worker would, with heartbeats dropped. */
-function inActivity<T>(fn: () => Promise<T>): Promise<T> {
-  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const ctx = new Context(
-    { heartbeatDetails: undefined } as never,
-    new Promise<never>(() => {}),
-    new AbortController().signal,
-    () => {},
-    undefined,
-    quiet as never,
-    noopMetricMeter,
-    undefined as never,
-  );
-  return asyncLocalStorage.run(ctx, fn);
-}
 
 /**
  * One 64-sample shard through the real stage activities (procedural generator, full FER

@@ -1,12 +1,7 @@
 /** A run-level problem the CLI reports as one line (`code` for callers and tests). */
 export class RunError extends Error {
   constructor(
-    readonly code:
-      | 'run-exists-with-other-spec'
-      | 'run-running'
-      | 'run-unknown'
-      | 'output-unknown'
-      | 'backend-unavailable',
+    readonly code: 'run-exists-with-other-spec' | 'run-running' | 'run-unknown' | 'output-unknown',
     message: string,
   ) {
     super(message);

@@ -2,8 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { asyncLocalStorage, Context } from '@temporalio/activity';
-import { noopMetricMeter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createCommit } from '../activities/commit';
 import type { ActivityDeps } from '../activities/deps';
@@ -19,22 +17,7 @@ import { parseSidecar } from '../run/sidecar';
 import { resolveSpec, specToJson } from '../spec';
 import { openStore } from '../storage';
 import { readSamples } from '../webdataset';
-
-/** Runs `fn` as if inside a Temporal activity (heartbeats dropped), so activities run in-process. */
-function inActivity<T>(fn: () => Promise<T>): Promise<T> {
-  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const ctx = new Context(
-    { heartbeatDetails: undefined } as never,
-    new Promise<never>(() => {}),
-    new AbortController().signal,
-    () => {},
-    undefined,
-    quiet as never,
-    noopMetricMeter,
-    undefined as never,
-  );
-  return asyncLocalStorage.run(ctx, fn);
-}
+import { inActivity } from './support/in-activity';
 
 /**
  * A run of 2 shards x 2 samples (one happy, one sad each) on a file:// store, with parts written
