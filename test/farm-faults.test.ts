@@ -222,4 +222,23 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       await client.close();
     }
   }, 120_000);
+
+  it('a shard cancelled on its own fails the run instead of letting it succeed short', async () => {
+    const slow = await startFarm({ testPartDelayMs: 300 });
+    try {
+      const spec = testSpec({ runId: uniqueId('lone'), ...BASE });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 3 });
+      await waitUntil('shard 1 is running', () => pendingActivityOf(slow.client, spec, 'generate'));
+      await slow.client.client.workflow.getHandle(`${spec.runId}/shard-1`).cancel();
+      const err = await slow.client.client.workflow
+        .getHandle(spec.runId)
+        .result()
+        .catch((e) => e);
+      expect(err.cause?.type).toBe('ShardsFailed');
+      expect(err.cause?.message).toContain('1: cancelled');
+      expect(await slow.client.store(spec.output).head(runKeys(spec.runId).success)).toBeNull();
+    } finally {
+      await slow.stop();
+    }
+  }, 120_000);
 });
