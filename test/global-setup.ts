@@ -10,11 +10,14 @@ import type { TestStack } from './support/stack';
  * `synfarm dev up` stack is never touched. The Temporal history threshold that suggests
  * continue-as-new is lowered so every test run exercises it.
  */
+// SYNFARM_TEST_PORT_OFFSET moves the whole stack, so two checkouts can run their suites at once.
+const portOffset = Number(process.env.SYNFARM_TEST_PORT_OFFSET ?? 0);
+
 export const TEST_STACK_CONFIG = {
   stateDir: path.join(PROJECT_ROOT, '.state', 'test'),
-  temporalPort: 27233,
-  temporalUiPort: 28233,
-  s3Port: 27070,
+  temporalPort: 27233 + portOffset,
+  temporalUiPort: 28233 + portOffset,
+  s3Port: 27070 + portOffset,
   bucket: 'synfarm-test',
   dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
 };
