@@ -9,7 +9,7 @@ export type { ActivityDeps, ModelProvider } from './deps';
 
 /**
  * Every activity, created from its dependencies. Workers register the subset their queue
- * serves: generate and calibrate on the GPU queue, the rest on the CPU queue.
+ * serves, as ACTIVITY_QUEUES says.
  */
 export function createActivities(deps: ActivityDeps) {
   const runContext = createRunContexts(deps);
@@ -23,12 +23,26 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type ActivityName = keyof Activities;
+/** The activity task queues (the third queue, `workflows`, runs workflow tasks only). */
+export type ActivityQueue = 'gpu' | 'cpu';
 
-export const GPU_ACTIVITIES = ['generate', 'calibrate'] as const;
-export const CPU_ACTIVITIES = [
-  'filter',
-  'commit',
-  'describeRun',
-  'listCommittedShards',
-  'writeManifest',
-] as const;
+/**
+ * Which activity runs on which queue: the one table workers and workflows agree on. `satisfies`
+ * makes the compiler refuse an activity missing here, or a name that is not an activity.
+ */
+export const ACTIVITY_QUEUES = {
+  generate: 'gpu',
+  calibrate: 'gpu',
+  filter: 'cpu',
+  commit: 'cpu',
+  describeRun: 'cpu',
+  listCommittedShards: 'cpu',
+  writeManifest: 'cpu',
+} as const satisfies Record<ActivityName, ActivityQueue>;
+
+/** The activities one queue serves, picked from a full set by ACTIVITY_QUEUES. */
+export function activitiesForQueue(activities: Activities, queue: ActivityQueue): Partial<Activities> {
+  const names = (Object.keys(ACTIVITY_QUEUES) as ActivityName[]).filter((n) => ACTIVITY_QUEUES[n] === queue);
+  return Object.fromEntries(names.map((n) => [n, activities[n]])) as Partial<Activities>;
+}

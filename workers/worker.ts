@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { type ActivityDeps, CPU_ACTIVITIES, createActivities, GPU_ACTIVITIES } from '../activities';
+import { type ActivityDeps, activitiesForQueue, createActivities } from '../activities';
 import type { TaskQueues } from '../workflows/task-queues';
 import { installQuietRuntime } from './runtime';
 
@@ -29,10 +29,6 @@ export interface FarmWorkerOptions {
    * start, which is what development wants: a stale bundle is never picked up by accident.
    */
   workflowBundlePath?: string;
-}
-
-function pick<T extends Record<string, unknown>>(all: T, names: readonly string[]): Partial<T> {
-  return Object.fromEntries(names.map((n) => [n, all[n]])) as Partial<T>;
 }
 
 /** Creates one Temporal worker per served queue, all sharing one connection and one set of models. */
@@ -70,7 +66,7 @@ export async function createFarmWorkers(options: FarmWorkerOptions): Promise<Wor
         await Worker.create({
           ...base,
           taskQueue: options.queues[kind],
-          activities: pick(activities, kind === 'gpu' ? GPU_ACTIVITIES : CPU_ACTIVITIES),
+          activities: activitiesForQueue(activities, kind),
           ...(concurrency ? { maxConcurrentActivityTaskExecutions: concurrency } : {}),
         }),
       );
