@@ -4,6 +4,7 @@
  * Speed targets live here, never in timed tests. The stack ones use `synfarm dev up`'s stack.
  */
 import { benchCalibrator } from './calibrator.bench';
+import { type Figures, formatFigures } from './compare';
 import { benchConsumer, benchConsumerS3 } from './consumer.bench';
 import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
@@ -15,7 +16,7 @@ import { benchPack } from './webdataset.bench';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
+const BENCHES: Record<string, () => Promise<Figures>> = {
   plan: benchPlan,
   pack: benchPack,
   's3-upload': benchS3Upload,
@@ -37,14 +38,11 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
-const results: Record<string, Record<string, number>> = {};
+const results: Record<string, Figures> = {};
 for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
   process.stderr.write(`bench ${name} ...\n`);
   results[name] = await BENCHES[name]!();
-  const figures = Object.entries(results[name]!)
-    .map(([k, v]) => `  ${k.padEnd(36)} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
-    .join('\n');
-  process.stdout.write(`${name}\n${figures}\n`);
+  process.stdout.write(formatFigures(name, results[name]!));
 }
 process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);

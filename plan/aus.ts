@@ -1,4 +1,11 @@
-import { AU_IDS, AU_MAX_INTENSITY, type AuId, EMFACS_PROTOTYPES, type ExpressionClass } from './expressions';
+import {
+  AU_IDS,
+  AU_MAX_INTENSITY,
+  type AuId,
+  byClass,
+  EMFACS_PROTOTYPES,
+  type ExpressionClass,
+} from './expressions';
 import type { Rng } from './random';
 import type { AuVector, SampleRequest } from './request';
 
@@ -53,6 +60,19 @@ const NEUTRAL_RESIDUALS: readonly AuId[] = ['AU25', 'AU43'];
 export const NEUTRAL_MAX = 0.5;
 
 const AU_INDEX = Object.fromEntries(AU_IDS.map((au, i) => [au, i])) as Record<AuId, number>;
+const AU25 = AU_INDEX.AU25;
+const AU26 = AU_INDEX.AU26;
+
+// Planning runs once per sample, millions of times per run: the per-class tables below are
+// resolved to dense AU indices once, so planAus allocates nothing but its result.
+const PROTOTYPE_INDICES = byClass((name) => EMFACS_PROTOTYPES[name].map((au) => AU_INDEX[au]));
+const COMPANION_TABLE = Object.fromEntries(
+  Object.entries(COMPANIONS).map(([name, rows]) => [
+    name,
+    rows.map(([au, p, min, max]) => [AU_INDEX[au], p, min, max] as const),
+  ]),
+) as Partial<Record<ExpressionClass, readonly (readonly [number, number, number, number])[]>>;
+const NEUTRAL_RESIDUAL_INDICES = NEUTRAL_RESIDUALS.map((au) => AU_INDEX[au]);
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
@@ -62,43 +82,64 @@ function clamp(x: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, x));
 }
 
+/** The AU record in AU_IDS order (its JSON key order), written out so V8 gives it one fixed shape. */
+function auRecord(v: Float64Array): AuVector {
+  return {
+    AU1: round2(v[0]!),
+    AU2: round2(v[1]!),
+    AU4: round2(v[2]!),
+    AU5: round2(v[3]!),
+    AU6: round2(v[4]!),
+    AU7: round2(v[5]!),
+    AU9: round2(v[6]!),
+    AU10: round2(v[7]!),
+    AU12: round2(v[8]!),
+    AU14: round2(v[9]!),
+    AU15: round2(v[10]!),
+    AU16: round2(v[11]!),
+    AU17: round2(v[12]!),
+    AU20: round2(v[13]!),
+    AU23: round2(v[14]!),
+    AU25: round2(v[15]!),
+    AU26: round2(v[16]!),
+    AU43: round2(v[17]!),
+  };
+}
+if (Object.keys(auRecord(new Float64Array(AU_IDS.length))).join() !== AU_IDS.join()) {
+  throw new Error('auRecord must list every AU of AU_IDS, in that order');
+}
+
+/** Scratch vector reused by every call: planning is synchronous, so no two calls overlap. */
+const scratch = new Float64Array(AU_IDS.length);
+
 /**
  * The AU intensity vector (every id in AU_IDS, 0..5) for one sample of `className`: the EMFACS
  * prototype with seeded jitter plus natural companions. Unilateral AUs (contempt) get a seeded
  * side of the subject's face in `auSide`.
  */
 export function planAus(className: ExpressionClass, rng: Rng): Pick<SampleRequest, 'aus' | 'auSide'> {
-  const values = new Float64Array(AU_IDS.length);
-  const set = (au: AuId, v: number) => {
-    values[AU_INDEX[au]] = v;
-  };
-  const auSide: Partial<Record<AuId, Side>> = {};
-
+  const values = scratch.fill(0);
   if (className === 'neutral') {
-    if (rng.chance(0.2)) set(rng.pick(NEUTRAL_RESIDUALS), rng.range(0.1, NEUTRAL_MAX));
-  } else {
-    const [lo, hi] = STRENGTH[className];
-    const strength = rng.range(lo, hi);
-    for (const au of EMFACS_PROTOTYPES[className]) {
-      const v = strength + rng.range(-PROTOTYPE_JITTER, PROTOTYPE_JITTER);
-      set(au, clamp(v, PROTOTYPE_MIN, AU_MAX_INTENSITY));
+    if (rng.chance(0.2)) {
+      const au = rng.pick(NEUTRAL_RESIDUAL_INDICES);
+      values[au] = rng.range(0.1, NEUTRAL_MAX);
     }
-    for (const [au, p, min, max] of COMPANIONS[className] ?? []) {
-      if (rng.chance(p)) set(au, rng.range(min, max));
-    }
-    // A dropped jaw always parts the lips.
-    const jaw = values[AU_INDEX.AU26]!;
-    if (jaw > 0) set('AU25', clamp(jaw + rng.range(-0.5, 0.5), 1, AU_MAX_INTENSITY));
-    if (className === 'contempt') {
-      const side: Side = rng.chance(0.5) ? 'left' : 'right';
-      auSide.AU12 = side;
-      auSide.AU14 = side;
-    }
+    return { aus: auRecord(values), auSide: {} };
   }
-
-  const aus: AuVector = {};
-  AU_IDS.forEach((au, i) => {
-    aus[au] = round2(values[i]!);
-  });
-  return { aus, auSide };
+  const [lo, hi] = STRENGTH[className];
+  const strength = rng.range(lo, hi);
+  for (const au of PROTOTYPE_INDICES[className]) {
+    const v = strength + rng.range(-PROTOTYPE_JITTER, PROTOTYPE_JITTER);
+    values[au] = clamp(v, PROTOTYPE_MIN, AU_MAX_INTENSITY);
+  }
+  const companions = COMPANION_TABLE[className];
+  if (companions !== undefined) {
+    for (const [au, p, min, max] of companions) if (rng.chance(p)) values[au] = rng.range(min, max);
+  }
+  // A dropped jaw always parts the lips.
+  const jaw = values[AU26]!;
+  if (jaw > 0) values[AU25] = clamp(jaw + rng.range(-0.5, 0.5), 1, AU_MAX_INTENSITY);
+  if (className !== 'contempt') return { aus: auRecord(values), auSide: {} };
+  const side: Side = rng.chance(0.5) ? 'left' : 'right';
+  return { aus: auRecord(values), auSide: { AU12: side, AU14: side } };
 }

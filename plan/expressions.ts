@@ -64,3 +64,11 @@ export const EMFACS_PROTOTYPES: Record<ExpressionClass, readonly AuId[]> = {
 export function classIndex(name: ExpressionClass): number {
   return AFFECTNET_CLASSES.indexOf(name);
 }
+
+/** A table with one entry per class, computed once (e.g. per-class lookups for planning's hot loop). */
+export function byClass<T>(entry: (name: ExpressionClass) => T): Record<ExpressionClass, T> {
+  return Object.fromEntries(AFFECTNET_CLASSES.map((name) => [name, entry(name)])) as Record<
+    ExpressionClass,
+    T
+  >;
+}

@@ -20,11 +20,11 @@ export const HEAD_POSE_LIMITS = { yaw: 15, pitch: 10, roll: 8 } as const;
  * Hair follows age and gender presentation loosely (gray is common only when older, baldness
  * mostly masculine) so prompts stay plausible without making any attribute a certainty.
  */
-function drawHair(rng: Rng, age: Identity['ageBand'], gender: Identity['gender']): Hair {
+function hairWeights(age: Identity['ageBand'], gender: Identity['gender']): [Hair, number][] {
   const gray = age === 'elderly' ? 4 : age === 'middle-aged' ? 1 : 0.1;
   const bald =
     gender === 'masculine' ? (age === 'young adult' ? 0.3 : 1) : gender === 'androgynous' ? 0.3 : 0.05;
-  return rng.weighted<Hair>([
+  return [
     ['short dark', 1],
     ['short light', 1],
     ['long dark', gender === 'masculine' ? 0.4 : 1.2],
@@ -32,24 +32,28 @@ function drawHair(rng: Rng, age: Identity['ageBand'], gender: Identity['gender']
     ['curly', 1],
     ['bald', bald],
     ['gray', gray],
-  ]);
+  ];
 }
+
+// The weight tables are built once per (age, gender), not once per sample: planning runs millions
+// of times per run. Same entries in the same order, so every draw is what it always was.
+// Indexed [age * GENDERS.length + gender].
+const HAIR_TABLES = AGE_BANDS.flatMap((age) => GENDERS.map((g) => hairWeights(age, g)));
+const ANDROGYNOUS_FACIAL_HAIR: [FacialHair, number][] = [
+  ['none', 0.8],
+  ['stubble', 0.15],
+  ['moustache', 0.05],
+];
+const MASCULINE_FACIAL_HAIR: [FacialHair, number][] = [
+  ['none', 0.45],
+  ['stubble', 0.25],
+  ['beard', 0.2],
+  ['moustache', 0.1],
+];
 
 function drawFacialHair(rng: Rng, gender: Identity['gender']): FacialHair {
   if (gender === 'feminine') return 'none';
-  if (gender === 'androgynous') {
-    return rng.weighted<FacialHair>([
-      ['none', 0.8],
-      ['stubble', 0.15],
-      ['moustache', 0.05],
-    ]);
-  }
-  return rng.weighted<FacialHair>([
-    ['none', 0.45],
-    ['stubble', 0.25],
-    ['beard', 0.2],
-    ['moustache', 0.1],
-  ]);
+  return rng.weighted(gender === 'androgynous' ? ANDROGYNOUS_FACIAL_HAIR : MASCULINE_FACIAL_HAIR);
 }
 
 function round1(x: number): number {
@@ -65,14 +69,17 @@ function round1(x: number): number {
  * pitch tilts the chin up, positive roll tilts the head toward the subject's left shoulder.
  */
 export function planIdentity(rng: Rng): Identity {
-  const ageBand = rng.pick(AGE_BANDS);
-  const gender = rng.pick(GENDERS);
+  // rng.pick(AGE_BANDS), rng.pick(GENDERS), keeping the indices for the hair table.
+  const age = rng.int(AGE_BANDS.length);
+  const g = rng.int(GENDERS.length);
+  const ageBand = AGE_BANDS[age]!;
+  const gender = GENDERS[g]!;
   return {
     ageBand,
     gender,
     skinTone: 1 + rng.int(6),
     faceShape: rng.pick(FACE_SHAPES),
-    hair: drawHair(rng, ageBand, gender),
+    hair: rng.weighted(HAIR_TABLES[age * GENDERS.length + g]!),
     eyeColor: rng.pick(EYE_COLORS),
     glasses: rng.chance(0.25),
     facialHair: drawFacialHair(rng, gender),

@@ -5,7 +5,7 @@ import { AFFECTNET_CLASSES, type ExpressionClass } from './expressions';
 import { planIdentity } from './identity';
 import { MAX_KEY_NUMBER, pad6, roundCapacity, roundIndexBase, sampleKey, shardName } from './keys';
 import { buildPrompt } from './prompt';
-import { keyedRng, SHARD_LEVEL } from './random';
+import { keyedRng, Rng, SHARD_LEVEL, sampleHash, streamHash, streamId } from './random';
 import type { SampleRequest } from './request';
 
 /**
@@ -94,6 +94,11 @@ function classOrder(counts: readonly number[], seed: number, shard: number, roun
   return order;
 }
 
+const IDENTITY_STREAM = streamId('identity');
+const AUS_STREAM = streamId('aus');
+const GENERATOR_STREAM = streamId('generator');
+
+/** One sample; the per-sample part of its keyed hashes is computed once for its three streams. */
 function planOne(
   seed: number,
   shard: number,
@@ -102,8 +107,9 @@ function planOne(
   classIndex: number,
 ): SampleRequest {
   const className = AFFECTNET_CLASSES[classIndex]!;
-  const identity = planIdentity(keyedRng({ seed, shard, index, round, stream: 'identity' }));
-  const { aus, auSide } = planAus(className, keyedRng({ seed, shard, index, round, stream: 'aus' }));
+  const sample = sampleHash(seed, shard, index, round);
+  const identity = planIdentity(new Rng(streamHash(sample, IDENTITY_STREAM)));
+  const { aus, auSide } = planAus(className, new Rng(streamHash(sample, AUS_STREAM)));
   return {
     key: sampleKey(shard, index),
     shard,
@@ -115,7 +121,7 @@ function planOne(
     auSide,
     identity,
     prompt: buildPrompt(className, identity, aus, auSide),
-    generatorSeed: keyedRng({ seed, shard, index, round, stream: 'generator' }).uint32(),
+    generatorSeed: new Rng(streamHash(sample, GENERATOR_STREAM)).uint32(),
   };
 }
 

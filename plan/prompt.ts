@@ -1,5 +1,5 @@
-import { AU_IDS, type AuId, EMFACS_PROTOTYPES, type ExpressionClass } from './expressions';
-import type { Identity, SampleRequest } from './request';
+import { AU_IDS, type AuId, byClass, EMFACS_PROTOTYPES, type ExpressionClass } from './expressions';
+import { type Identity, IdentitySchema, type SampleRequest } from './request';
 
 /** Plain-language FACS action descriptions: text-to-image models know words, not AU numbers. */
 export const AU_DESCRIPTIONS: Record<AuId, string> = {
@@ -69,60 +69,83 @@ const BACKGROUNDS: Record<Identity['background'], string> = {
   'living room': 'living room background',
 };
 
-function person(identity: Identity): string {
-  const noun = identity.gender === 'feminine' ? 'woman' : identity.gender === 'masculine' ? 'man' : 'person';
+// Prompts are built once per planned sample, millions per run: the phrases that depend on few
+// attributes are tabled once, and the rest is concatenated without intermediate arrays.
+
+function personPhrase(ageBand: Identity['ageBand'], gender: Identity['gender']): string {
+  const noun = gender === 'feminine' ? 'woman' : gender === 'masculine' ? 'man' : 'person';
   const age =
-    identity.ageBand === 'young adult'
+    ageBand === 'young adult'
       ? 'young '
-      : identity.ageBand === 'middle-aged'
+      : ageBand === 'middle-aged'
         ? 'middle-aged '
-        : identity.ageBand === 'elderly'
+        : ageBand === 'elderly'
           ? 'elderly '
           : '';
-  const androgynous = identity.gender === 'androgynous' ? 'androgynous ' : '';
+  const androgynous = gender === 'androgynous' ? 'androgynous ' : '';
   const phrase = `${age}${androgynous}${noun}`;
   return `${'aeiou'.includes(phrase[0]!) ? 'an' : 'a'} ${phrase}`;
 }
 
+const PERSONS = Object.fromEntries(
+  IdentitySchema.shape.ageBand.options.map((age) => [
+    age,
+    Object.fromEntries(IdentitySchema.shape.gender.options.map((g) => [g, personPhrase(age, g)])),
+  ]),
+) as Record<Identity['ageBand'], Record<Identity['gender'], string>>;
+
+function person(identity: Identity): string {
+  return PERSONS[identity.ageBand][identity.gender];
+}
+
 function features(identity: Identity): string {
   const hair = identity.hair === 'bald' ? 'a bald head' : `${identity.hair} hair`;
-  const parts = [SKIN[identity.skinTone]!, FACES[identity.faceShape], hair];
-  if (identity.facialHair === 'stubble') parts.push('stubble');
-  else if (identity.facialHair !== 'none') parts.push(`a ${identity.facialHair}`);
-  parts.push(`${identity.eyeColor} eyes`);
-  const last = parts.pop();
-  return `with ${parts.join(', ')} and ${last}`;
+  const beard =
+    identity.facialHair === 'none'
+      ? ''
+      : identity.facialHair === 'stubble'
+        ? ', stubble'
+        : `, a ${identity.facialHair}`;
+  // "with A, B, C[, D] and E": the eyes always come last.
+  return `with ${SKIN[identity.skinTone]!}, ${FACES[identity.faceShape]}, ${hair}${beard} and ${identity.eyeColor} eyes`;
 }
+
+/** Per class: the AUs to describe, prototype AUs first (the defining actions), then AU_IDS order. */
+const DESCRIBE_ORDER = byClass((name) => {
+  const prototype = EMFACS_PROTOTYPES[name];
+  return [...prototype, ...AU_IDS.filter((au) => !prototype.includes(au))];
+});
 
 function expression(className: ExpressionClass, aus: SampleRequest['aus'], auSide: SampleRequest['auSide']) {
-  // Prototype AUs first (the expression's defining actions), then companions in AU_IDS order.
-  const prototype = EMFACS_PROTOTYPES[className];
-  const words: string[] = [];
-  const describe = (au: AuId) => {
-    if ((aus[au] ?? 0) < DESCRIBE_MIN) return;
+  let words = '';
+  for (const au of DESCRIBE_ORDER[className]) {
+    if ((aus[au] ?? 0) < DESCRIBE_MIN) continue;
     const side = auSide[au];
-    words.push(side ? `${side} ${SINGULAR[au] ?? AU_DESCRIPTIONS[au]}` : AU_DESCRIPTIONS[au]);
-  };
-  for (const au of prototype) describe(au);
-  for (const au of AU_IDS) if (!prototype.includes(au)) describe(au);
-  return words.length === 0 ? LOOKS[className] : `${LOOKS[className]} (${words.join(', ')})`;
+    const word = side ? `${side} ${SINGULAR[au] ?? AU_DESCRIPTIONS[au]}` : AU_DESCRIPTIONS[au];
+    words = words === '' ? word : `${words}, ${word}`;
+  }
+  return words === '' ? LOOKS[className] : `${LOOKS[className]} (${words})`;
 }
 
-function pose(identity: Identity): string | undefined {
+function pose(identity: Identity): string {
   const { yaw, pitch } = identity.headPose;
-  const turns: string[] = [];
-  if (Math.abs(yaw) >= 8) turns.push(`head turned slightly to the ${yaw > 0 ? 'left' : 'right'}`);
-  if (Math.abs(pitch) >= 6) turns.push(`chin slightly ${pitch > 0 ? 'raised' : 'lowered'}`);
-  return turns.length > 0 ? turns.join(', ') : undefined;
+  const turn = Math.abs(yaw) >= 8 ? `, head turned slightly to the ${yaw > 0 ? 'left' : 'right'}` : '';
+  const tilt = Math.abs(pitch) >= 6 ? `, chin slightly ${pitch > 0 ? 'raised' : 'lowered'}` : '';
+  return turn + tilt;
 }
+
+const FROM: Record<Identity['lighting']['direction'], string> = {
+  front: 'from the front',
+  top: 'from above',
+  left: 'from the left',
+  right: 'from the right',
+};
 
 function light(identity: Identity): string {
   const { direction, strength, warmth } = identity.lighting;
   const quality = strength < 0.6 ? 'soft ' : strength > 0.85 ? 'bright ' : '';
   const tone = warmth === 'neutral' ? '' : `${warmth} `;
-  const from =
-    direction === 'front' ? 'from the front' : direction === 'top' ? 'from above' : `from the ${direction}`;
-  return `${quality}${tone}light ${from}`;
+  return `${quality}${tone}light ${FROM[direction]}`;
 }
 
 /**
@@ -136,11 +159,6 @@ export function buildPrompt(
   aus: SampleRequest['aus'],
   auSide: SampleRequest['auSide'],
 ): string {
-  const parts = [`a photo of ${person(identity)} ${features(identity)}`];
-  if (identity.glasses) parts.push('wearing glasses');
-  parts.push(expression(className, aus, auSide));
-  const turned = pose(identity);
-  if (turned) parts.push(turned);
-  parts.push(light(identity), BACKGROUNDS[identity.background]);
-  return parts.join(', ');
+  const glasses = identity.glasses ? ', wearing glasses' : '';
+  return `a photo of ${person(identity)} ${features(identity)}${glasses}, ${expression(className, aus, auSide)}${pose(identity)}, ${light(identity)}, ${BACKGROUNDS[identity.background]}`;
 }

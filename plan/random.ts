@@ -57,11 +57,19 @@ export interface RngKey {
 }
 
 export function keyHash({ seed, shard, index, round, stream }: RngKey): number {
-  let h = absorb(seed >>> 0, shard);
-  h = absorb(h, index);
-  h = absorb(h, round);
-  h = absorb(h, streamId(stream));
-  return mix32(h ^ 20);
+  return streamHash(sampleHash(seed, shard, index, round), streamId(stream));
+}
+
+/**
+ * keyHash in two steps, for planning's hot loop: the (seed, shard, index, round) part once per
+ * sample, then each stream's key from it. keyHash(k) === streamHash(sampleHash(...), streamId(k.stream)).
+ */
+export function sampleHash(seed: number, shard: number, index: number, round: number): number {
+  return absorb(absorb(absorb(seed >>> 0, shard), index), round);
+}
+
+export function streamHash(sample: number, stream: number): number {
+  return mix32(absorb(sample, stream) ^ 20);
 }
 
 const GOLDEN_GAMMA = 0x9e3779b9;
