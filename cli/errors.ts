@@ -1,4 +1,5 @@
 import { logLevel } from '../log/logger';
+import { redactText } from '../storage/redact';
 
 /**
  * Turns any error into the one line a user reads. Our own errors carry a `code` and a message
@@ -8,9 +9,9 @@ export function reportError(err: unknown, verbose: boolean): number {
   const e = err as { code?: unknown; message?: unknown; stack?: unknown };
   const known = typeof e?.code === 'string' && typeof e?.message === 'string';
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  process.stderr.write(`synfarm: ${message}\n`);
+  process.stderr.write(`synfarm: ${redactText(message)}\n`);
   if (verbose || logLevel() === 'debug') {
-    if (typeof e?.stack === 'string') process.stderr.write(`${e.stack}\n`);
+    if (typeof e?.stack === 'string') process.stderr.write(`${redactText(e.stack)}\n`);
   } else if (!known) {
     process.stderr.write('synfarm: (unexpected error; run again with --verbose for the stack trace)\n');
   }

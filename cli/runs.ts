@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { FarmClient, type RunStatus } from '../client/runs';
 import { resolveConnections } from '../infra/connections';
 import { loadSpec } from '../spec';
+import { redact } from '../storage/redact';
 import { formatDuration, formatRejects, progressLine } from './output';
 
 /** Every run command: connect, act, and close the connection whatever happens. */
@@ -21,7 +22,8 @@ async function withClient<T>(fn: (client: FarmClient) => Promise<T>): Promise<T>
   }
 }
 
-function describeStatus(s: RunStatus): string {
+function describeStatus(status: RunStatus): string {
+  const s = redact(status) as RunStatus;
   const lines = [
     `run        ${s.runId} (${s.workflow})`,
     `output     ${s.outputUrl}`,
@@ -109,9 +111,10 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (runId: string, opts: { watch?: boolean; output?: string; json?: boolean }) => {
       await withClient(async (client) => {
-        const status = opts.watch
-          ? await watchRun(client, runId, opts.output)
-          : await client.status(runId, opts.output);
+        // Failure messages quote what a worker saw; a URL in one loses its credentials here.
+        const status = redact(
+          opts.watch ? await watchRun(client, runId, opts.output) : await client.status(runId, opts.output),
+        ) as RunStatus;
         process.stdout.write(
           opts.json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status)}\n`,
         );

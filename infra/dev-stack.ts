@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -154,6 +154,16 @@ async function ensureBucket(info: StackInfo, creds: S3Credentials, logFile: stri
   }
 }
 
+/**
+ * The state folder holds the S3 root (every object of every run), Temporal's database (every
+ * workflow's history) and the S3 keys: only the owner may enter it. chmod as well as mkdir's
+ * mode, because mkdir leaves a folder that already exists as it was.
+ */
+async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
 async function requireFreePort(portNumber: number, what: string, envVar: string): Promise<void> {
   if (!(await isPortFree(portNumber))) {
     throw new DevStackError(
@@ -174,6 +184,9 @@ export async function devUp(
   const config = DevStackConfigSchema.parse(input);
   const paths = layout(config);
   const info = stackInfo(config);
+  // Also for a stack already running: a folder left open by an older synfarm is closed now.
+  await ensurePrivateDir(config.stateDir);
+  await ensurePrivateDir(paths.s3Root);
   const temporalBin = await ensureTool('temporal', onProgress);
   const s3Bin = await ensureTool('versitygw', onProgress);
   const creds = await loadOrCreateCredentials(paths.credentialsFile);
@@ -213,7 +226,6 @@ export async function devUp(
     ]);
   }
   if (startS3) {
-    await mkdir(paths.s3Root, { recursive: true });
     onProgress(`starting versitygw S3 on ${info.s3.endpoint}`);
     // Keys go through the environment, not argv, so they never show in `ps`.
     await startDetached(

@@ -3,10 +3,11 @@
  * for the command's actual output. Level from SYNFARM_LOG_LEVEL (default `warn`); `--verbose`
  * raises it to `debug`. Fields whose names look secret are redacted before they are written.
  */
+import { redactText, redact as redactValue } from '../storage/redact';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const SECRET_FIELD = /secret|password|token|credential|authorization|session/i;
 
 let threshold: LogLevel = parseLevel(process.env.SYNFARM_LOG_LEVEL) ?? 'warn';
 
@@ -22,15 +23,12 @@ export function logLevel(): LogLevel {
   return threshold;
 }
 
-/** Replaces the value of any secret-looking field, at any depth. */
+/**
+ * Replaces the value of any secret-looking field, at any depth, and the credentials in any URL
+ * a value quotes (one rule set for logs, errors and status: storage/redact.ts).
+ */
 export function redact<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(redact) as T;
-  if (value && typeof value === 'object' && !(value instanceof Error)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) ? '[redacted]' : redact(v);
-    return out as T;
-  }
-  return value;
+  return redactValue(value) as T;
 }
 
 export interface Logger {
@@ -44,7 +42,13 @@ export interface Logger {
 export function createLogger(base: Record<string, unknown> = {}): Logger {
   const write = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < ORDER[threshold]) return;
-    const line = { t: new Date().toISOString(), level, msg, ...redact(base), ...redact(fields ?? {}) };
+    const line = {
+      t: new Date().toISOString(),
+      level,
+      msg: redactText(msg),
+      ...redact(base),
+      ...redact(fields ?? {}),
+    };
     process.stderr.write(`${JSON.stringify(line)}\n`);
   };
   return {

@@ -1,5 +1,6 @@
 import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { redact } from '../storage/redact';
 import { SpecError, type SpecIssue } from './errors';
 import { generatorBackendsWithKey, knownKeysAt, type Spec, SpecInputSchema, SpecSchema } from './schema';
 import { closest } from './suggest';
@@ -37,8 +38,9 @@ function valueAt(root: unknown, path: Path): { found: boolean; value?: unknown }
   return { found: true, value: node };
 }
 
+/** The value as an error quotes it: short, and with any credential in it redacted. */
 function render(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(redact(value)) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AFFECTNET_CLASSES, AU_IDS } from '../plan/expressions';
 import { MAX_SHARDS, maxShardSize, ROUND_CAPACITY_FACTOR } from '../plan/keys';
+import { literalSecretsInUrl } from '../storage/redact';
 import { normalizeOutputUrl, OUTPUT_EXPECTED } from './output-url';
 import { parseTarget, TARGET_EXPECTED } from './target';
 
@@ -78,17 +79,28 @@ const ModelLocationSchema = z
   );
 
 const HTTP_URL_EXPECTED = 'an http:// or https:// URL of the inference server';
-const HttpUrlSchema = z.string({ error: HTTP_URL_EXPECTED }).refine(
-  (s) => {
-    try {
-      const url = new URL(s);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { error: HTTP_URL_EXPECTED },
-);
+/**
+ * spec.json is a run object every dataset reader can open, and the spec's settings reach logs and
+ * errors: a credential in the URL is written as `${ENV_NAME}`, which only the GPU workers resolve
+ * from their own environment (models/http-generator/secret-url.ts).
+ */
+const HTTP_URL_SECRET_EXPECTED =
+  `a URL without credentials written out: put \${ENV_NAME} in place of the password or token ` +
+  `(e.g. https://gen:7860/?token=\${GEN_TOKEN}) and set ENV_NAME on the GPU workers`;
+const HttpUrlSchema = z
+  .string({ error: HTTP_URL_EXPECTED })
+  .refine(
+    (s) => {
+      try {
+        const url = new URL(s);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: HTTP_URL_EXPECTED },
+  )
+  .refine((s) => literalSecretsInUrl(s).length === 0, { error: HTTP_URL_SECRET_EXPECTED });
 
 export const GENERATOR_BACKENDS = ['procedural', 'testpattern', 'tfjs', 'http'] as const;
 export const DEFAULT_GENERATOR_BACKEND = 'procedural';

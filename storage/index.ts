@@ -3,6 +3,6 @@ export { FileObjectStore } from './file-store';
 export { assertValidKey, assertValidPrefix, compareKeys } from './keys';
 export type { ObjectInfo, ObjectStore } from './object-store';
 export { openStore, type StoreOptions, StoreOptionsSchema } from './open';
-export { redact, redactUrl } from './redact';
+export { literalSecretsInUrl, redact, redactText, redactUrl } from './redact';
 export { mapS3Error } from './s3-errors';
 export { S3ObjectStore, type S3StoreConfig } from './s3-store';

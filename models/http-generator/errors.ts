@@ -7,6 +7,8 @@ export type HttpGeneratorErrorCode =
   | 'http-timeout'
   /** The server answered 2xx with something that is not the protocol's response. */
   | 'http-bad-response'
+  /** generator.url refers to a `${NAME}` this worker's environment does not set. */
+  | 'missing-credentials'
   | 'invalid-size'
   | 'invalid-option';
 

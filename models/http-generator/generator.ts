@@ -16,6 +16,7 @@ import {
   SynfarmGenerateResponseSchema,
   synfarmItem,
 } from './protocol';
+import { endpointUrl, resolveServerAddress } from './secret-url';
 import { Semaphore } from './semaphore';
 import { DEFAULT_RETRY, postJson, type RetryPolicy } from './transport';
 
@@ -27,6 +28,8 @@ export interface HttpGeneratorOptions {
   a1111?: Partial<A1111Settings>;
   negativePrompt?: string;
   fetch?: typeof fetch;
+  /** Where `${NAME}` references in the URL are resolved; default this process's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export const MIN_SIZE = 112;
@@ -49,7 +52,7 @@ export async function createHttpGenerator(
   settings: HttpGeneratorSettings,
   options: HttpGeneratorOptions = {},
 ): Promise<Generator> {
-  const base = settings.url.replace(/\/+$/, '');
+  const server = resolveServerAddress(settings.url, options.env);
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const a1111: A1111Settings = { ...DEFAULT_A1111, ...options.a1111 };
   const negativePrompt = options.negativePrompt ?? DEFAULT_NEGATIVE_PROMPT;
@@ -59,12 +62,14 @@ export async function createHttpGenerator(
   const post = (path: string, body: unknown, signal?: AbortSignal) =>
     gate.run(
       () =>
-        postJson(`${base}${path}`, body, {
+        postJson(endpointUrl(server.url, path), body, {
           timeoutMs: settings.timeoutMs,
           retry,
           signal,
           fetch: options.fetch,
           field: FIELD,
+          headers: server.headers,
+          shownUrl: endpointUrl(server.shown, path),
         }),
       signal,
     );
@@ -78,12 +83,13 @@ export async function createHttpGenerator(
       requests: batch.map((r) => synfarmItem(r, opts.size, negativePrompt)),
     };
     const parsed = SynfarmGenerateResponseSchema.safeParse(await post('/generate', body, opts.signal));
-    if (!parsed.success) throw badResponse(`${base}/generate`, parsed.error.issues[0]?.message ?? 'invalid');
+    if (!parsed.success)
+      throw badResponse(endpointUrl(server.shown, '/generate'), parsed.error.issues[0]?.message ?? 'invalid');
     const byKey = new Map(parsed.data.images.map((img) => [img.key, img]));
     lastModel = parsed.data.model;
     return batch.map((r) => {
       const img = byKey.get(r.key);
-      if (!img) throw badResponse(`${base}/generate`, `no image for key ${r.key}`);
+      if (!img) throw badResponse(endpointUrl(server.shown, '/generate'), `no image for key ${r.key}`);
       return { bytes: Buffer.from(img.base64, 'base64'), model: parsed.data.model };
     });
   }
@@ -92,7 +98,10 @@ export async function createHttpGenerator(
     const body = a1111Body(request, a1111, negativePrompt);
     const parsed = A1111ResponseSchema.safeParse(await post('/sdapi/v1/txt2img', body, opts.signal));
     if (!parsed.success)
-      throw badResponse(`${base}/sdapi/v1/txt2img`, parsed.error.issues[0]?.message ?? 'invalid');
+      throw badResponse(
+        endpointUrl(server.shown, '/sdapi/v1/txt2img'),
+        parsed.error.issues[0]?.message ?? 'invalid',
+      );
     const model = a1111Model(parsed.data.info) ?? { id: 'a1111', version: 'unknown' };
     lastModel = model;
     // A1111 may prefix a data URL header; the image is the part after the comma.
@@ -126,7 +135,9 @@ export async function createHttpGenerator(
         }
         served = (await Promise.all(batches.map((b) => failFast(synfarmBatch(b, scoped))))).flat();
       }
-      return Promise.all(requests.map((r, i) => reencode(r, served[i]!, opts, settings.protocol, base)));
+      return Promise.all(
+        requests.map((r, i) => reencode(r, served[i]!, opts, settings.protocol, server.shown)),
+      );
     },
   };
 }

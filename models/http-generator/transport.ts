@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactUrl } from '../../storage/redact';
 import { HttpGeneratorError } from './errors';
 
 export interface RetryPolicy {
@@ -47,6 +48,10 @@ export interface PostOptions {
   fetch?: typeof fetch;
   /** The spec field errors name (the server's URL setting). */
   field: string;
+  /** Extra request headers (Basic auth taken from the URL's userinfo). */
+  headers?: Record<string, string>;
+  /** How errors name the URL: the spec's form, secrets unresolved. Default: `url` redacted. */
+  shownUrl?: string;
 }
 
 /**
@@ -57,6 +62,7 @@ export interface PostOptions {
 export async function postJson(url: string, body: unknown, options: PostOptions): Promise<unknown> {
   const doFetch = options.fetch ?? fetch;
   const payload = JSON.stringify(body);
+  const shown = options.shownUrl ?? redactUrl(url);
   let last = '';
   let lastStatus: number | undefined;
   for (let attempt = 1; attempt <= options.retry.attempts; attempt++) {
@@ -66,7 +72,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     try {
       const res = await doFetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
         body: payload,
         signal,
       });
@@ -78,7 +84,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
           throw new HttpGeneratorError(
             'http-bad-response',
             options.field,
-            `${url} answered HTTP ${res.status} with a body that is not JSON (${text.slice(0, 80)}...); is this the right server and protocol?`,
+            `${shown} answered HTTP ${res.status} with a body that is not JSON (${text.slice(0, 80)}...); is this the right server and protocol?`,
             { status: res.status },
           );
         }
@@ -88,7 +94,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
         throw new HttpGeneratorError(
           'http-rejected',
           options.field,
-          `${url} rejected the request with HTTP ${res.status}: ${message}`,
+          `${shown} rejected the request with HTTP ${res.status}: ${message}`,
           { status: res.status, serverMessage: message, attempts: attempt },
         );
       }
@@ -101,7 +107,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
         throw new HttpGeneratorError(
           'http-timeout',
           options.field,
-          `${url} gave no complete answer within ${options.timeoutMs} ms; raise generator.timeoutMs or check the server's load`,
+          `${shown} gave no complete answer within ${options.timeoutMs} ms; raise generator.timeoutMs or check the server's load`,
           { attempts: attempt, cause: err },
         );
       }
@@ -115,7 +121,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   throw new HttpGeneratorError(
     'http-unavailable',
     options.field,
-    `${url} failed ${options.retry.attempts} times (last: ${last}); check that the inference server is up and healthy`,
+    `${shown} failed ${options.retry.attempts} times (last: ${last}); check that the inference server is up and healthy`,
     { status: lastStatus, attempts: options.retry.attempts },
   );
 }
