@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { renderOne } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const out = process.argv[2] ?? 'docs/contact-sheet.png';
   const width = CELL * AFFECTNET_CLASSES.length;
   const height = LABEL + CELL * SEEDS.length;
-  const tiles: sharp.OverlayOptions[] = [];
+  const tiles: OverlayOptions[] = [];
   for (const [row, seed] of SEEDS.entries()) {
     for (const [col, className] of AFFECTNET_CLASSES.entries()) {
       const img = await renderOne({ className, seed: seed + col * 7919, size: CELL, format: 'png' });
