@@ -13,10 +13,10 @@ export type Figures = Record<string, number | string>;
 export interface Side {
   name: string;
   /**
-   * One repetition. Returns the seconds to count when the side times only part of its work
-   * (e.g. a loader reporting its own loop time); otherwise the whole call is timed.
+   * One repetition. When it resolves to a number, that is the seconds to count (a side that times
+   * only part of its work, e.g. a loader reporting its own loop time); otherwise the call is timed.
    */
-  run: () => Promise<number | undefined>;
+  run: () => Promise<unknown>;
 }
 
 /** A side that cannot run on this machine, with the reason printed in its place. */
@@ -57,10 +57,21 @@ function isRunnable(side: MaybeSide): side is Side {
   return 'run' in side;
 }
 
-async function timeOnce(side: Side): Promise<number> {
+interface Timing {
+  seconds: number;
+  /** This process's CPU seconds over the run: less disturbed by a busy machine than wall time. */
+  cpuSeconds: number;
+}
+
+async function timeOnce(side: Side): Promise<Timing> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const reported = await side.run();
-  return typeof reported === 'number' ? reported : (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seconds: typeof reported === 'number' ? reported : (performance.now() - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
@@ -70,12 +81,12 @@ export async function compare(options: CompareOptions): Promise<Figures> {
   const repetitions = Math.max(MIN_REPETITIONS, options.repetitions ?? MIN_REPETITIONS);
   const runnable = options.sides.filter(isRunnable);
   for (let w = 0; w < (options.warmups ?? 0); w++) for (const side of runnable) await side.run();
-  const seconds = new Map<string, number[]>(runnable.map((s) => [s.name, []]));
+  const timings = new Map<string, Timing[]>(runnable.map((s) => [s.name, []]));
   for (let r = 0; r < repetitions; r++) {
     // Rotate who goes first each repetition.
     for (let i = 0; i < runnable.length; i++) {
       const side = runnable[(i + r) % runnable.length]!;
-      seconds.get(side.name)!.push(await timeOnce(side));
+      timings.get(side.name)!.push(await timeOnce(side));
     }
   }
   const figures: Figures = {};
@@ -87,12 +98,15 @@ export async function compare(options: CompareOptions): Promise<Figures> {
       medians.push(undefined);
       continue;
     }
-    const runs = seconds.get(side.name)!;
+    const runs = timings.get(side.name)!.map((t) => t.seconds);
     const m = median(runs);
     medians.push(m);
     figures[`${key}.median_s`] = round(m);
     if (options.work) figures[`${key}.${options.work.unit}_per_s`] = round(options.work.count / m);
     figures[`${key}.runs_s`] = runs.map((s) => round(s, 3)).join(' ');
+    figures[`${key}.this_process_cpu_median_s`] = round(
+      median(timings.get(side.name)!.map((t) => t.cpuSeconds)),
+    );
   }
   const [a, b] = options.sides;
   const rate = options.ratio === 'rate';

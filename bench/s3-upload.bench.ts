@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { openStore } from '../storage';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
+import { compare, type Figures } from './compare';
 import { benchStack } from './stack';
 
 const SAMPLES = 1000;
@@ -23,16 +22,18 @@ async function distinctJpegs(n: number): Promise<Uint8Array[]> {
 }
 
 /**
- * Shard pack + multipart upload of 1,000 112-px JPEG samples to the local S3, next to a plain
- * single-object upload of the very same bytes in the same run: the ratio is what streaming the
- * tar (packing, hashing, multipart) costs over moving the bytes.
+ * Shard pack + streaming upload against a plain single-object upload of the very same bytes,
+ * interleaved in one command: the ratio is what streaming the tar (packing, hashing, multipart)
+ * costs over moving the bytes. Two shard sizes of 112-px JPEG samples: about 10 MB (one part
+ * at the default 16 MiB part size, so one PutObject) and about 43 MB (a real multipart upload
+ * of 3 parts). Both sides write to the same store with the same client settings.
  */
-export async function benchS3Upload(): Promise<Record<string, number>> {
+export async function benchS3Upload(): Promise<Figures> {
   const stack = await benchStack();
   const store = openStore(`s3://${stack.bucket}/bench-${randomBytes(4).toString('hex')}`, stack.s3);
   const images = await distinctJpegs(16);
-  const samples = function* (): Generator<Sample> {
-    for (let i = 0; i < SAMPLES; i++) {
+  const samples = function* (count: number): Generator<Sample> {
+    for (let i = 0; i < count; i++) {
       yield {
         __key__: `000000_${String(i).padStart(6, '0')}`,
         jpg: images[i % 16]!,
@@ -41,27 +42,38 @@ export async function benchS3Upload(): Promise<Record<string, number>> {
       };
     }
   };
-  // Warm-up: connections, JIT.
-  await store.putStream('warm.tar', Readable.from(writeTar(samples())));
-
-  const digest = new StreamDigest();
-  let t = performance.now();
-  await store.putStream('shard.tar', Readable.from(digestingStream(writeTar(samples()), digest)));
-  const packSeconds = (performance.now() - t) / 1000;
-
-  const bytes = await store.get('shard.tar');
-  t = performance.now();
-  await store.put('plain.tar', bytes);
-  const plainSeconds = (performance.now() - t) / 1000;
-  await store.deletePrefix('');
-  return {
-    samples: SAMPLES,
-    megabytes: digest.bytes / 1e6,
-    packUploadSeconds: packSeconds,
-    packUploadSamplesPerSecond: SAMPLES / packSeconds,
-    packUploadMegabytesPerSecond: digest.bytes / 1e6 / packSeconds,
-    plainUploadSeconds: plainSeconds,
-    plainUploadMegabytesPerSecond: digest.bytes / 1e6 / plainSeconds,
-    ratioPackUploadToPlain: packSeconds / plainSeconds,
-  };
+  const figures: Figures = {};
+  try {
+    for (const [name, count] of [
+      ['s3_upload_10mb', SAMPLES],
+      ['s3_upload_43mb_multipart', 4 * SAMPLES],
+    ] as const) {
+      let bytes = 0;
+      const packUpload = async () => {
+        const digest = new StreamDigest();
+        await store.putStream(`${name}.tar`, digestingStream(writeTar(samples(count)), digest));
+        bytes = digest.bytes;
+      };
+      await packUpload();
+      const tar = await store.get(`${name}.tar`);
+      Object.assign(
+        figures,
+        { [`${name}.samples`]: count, [`${name}.megabytes`]: tar.length / 1e6 },
+        await compare({
+          name,
+          sides: [
+            { name: 'pack_upload', run: packUpload },
+            { name: 'plain_put', run: () => store.put(`${name}-plain.tar`, tar) },
+          ],
+          repetitions: 5,
+          warmups: 1,
+          work: { count: tar.length / 1e6, unit: 'MB' },
+        }),
+      );
+      if (bytes !== tar.length) throw new Error(`packed ${bytes} bytes, read back ${tar.length}`);
+    }
+    return figures;
+  } finally {
+    await store.deletePrefix('');
+  }
 }

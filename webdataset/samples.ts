@@ -62,7 +62,7 @@ export function sampleMembers(sample: Sample): SampleMember[] {
       throw new SampleError('invalid-field', key, `field "${field}" must be a Uint8Array or a string`, field);
     }
     const name = `${key}.${field}`;
-    const nameBytes = encoder.encode(name).length;
+    const nameBytes = Buffer.byteLength(name);
     if (nameBytes > USTAR_NAME_BYTES) {
       throw new SampleError(
         'name-too-long',
@@ -72,7 +72,9 @@ export function sampleMembers(sample: Sample): SampleMember[] {
         field,
       );
     }
-    return { name, data: typeof value === 'string' ? encoder.encode(value) : value };
+    // Buffer.from, not TextEncoder: it slices small strings out of a shared pool (a shard packs
+    // thousands of short json/cls members) and is still a Uint8Array.
+    return { name, data: typeof value === 'string' ? Buffer.from(value) : value };
   });
 }
 

@@ -31,15 +31,17 @@ export interface UstarFields {
 
 const encoder = new TextEncoder();
 
-function putBytes(block: Uint8Array, at: number, width: number, bytes: Uint8Array): void {
-  block.set(bytes.subarray(0, width), at);
+/** ASCII text into `width` bytes at `at` (the rest stays NUL); header fields other than names are ASCII. */
+function putAscii(block: Uint8Array, at: number, width: number, text: string): void {
+  const n = Math.min(width, text.length);
+  for (let i = 0; i < n; i++) block[at + i] = text.charCodeAt(i);
 }
 
 /** Octal digits then NUL, as Python's `itn` writes them for values that fit. */
 function putOctal(block: Uint8Array, at: number, width: number, value: number, field: string): void {
   const digits = value.toString(8).padStart(width - 1, '0');
   if (digits.length > width - 1) throw new RangeError(`tar ${field} ${value} does not fit in ${width} bytes`);
-  putBytes(block, at, width - 1, encoder.encode(digits));
+  putAscii(block, at, width - 1, digits);
 }
 
 /**
@@ -48,20 +50,46 @@ function putOctal(block: Uint8Array, at: number, width: number, value: number, f
  */
 export function encodeUstarHeader(fields: UstarFields): Uint8Array {
   const block = new Uint8Array(BLOCK_SIZE);
-  putBytes(block, 0, 100, fields.name);
+  writeUstarHeader(block, 0, ustarTemplate(fields), fields.name, fields.size);
+  return block;
+}
+
+/**
+ * The header fields every member of one tar shares (mode, owner, mtime, magic), encoded once; the
+ * checksum field holds spaces, as the checksum is computed with it.
+ */
+export function ustarTemplate(fields: Omit<UstarFields, 'name' | 'size'>): Uint8Array {
+  const block = new Uint8Array(BLOCK_SIZE);
   putOctal(block, 100, 8, fields.mode, 'mode');
   putOctal(block, 108, 8, fields.uid, 'uid');
   putOctal(block, 116, 8, fields.gid, 'gid');
-  putOctal(block, 124, 12, fields.size, 'size');
   putOctal(block, 136, 12, fields.mtime, 'mtime');
   block.fill(0x20, 148, 156);
   block[156] = TYPE_REGULAR.charCodeAt(0);
-  putBytes(block, 257, 8, encoder.encode('ustar\u000000'));
-  putBytes(block, 265, 32, encoder.encode(fields.uname));
-  putBytes(block, 297, 32, encoder.encode(fields.gname));
-  const checksum = unsignedChecksum(block).toString(8).padStart(6, '0');
-  putBytes(block, 148, 7, encoder.encode(`${checksum}\u0000`));
+  putAscii(block, 257, 8, 'ustar\u000000');
+  block.set(encoder.encode(fields.uname).subarray(0, 32), 265);
+  block.set(encoder.encode(fields.gname).subarray(0, 32), 297);
   return block;
+}
+
+/**
+ * A member's header written in place into `target` at `at`: the template, then its name, size and
+ * checksum. The tar writer lays a sample's headers straight into its output chunk this way.
+ */
+export function writeUstarHeader(
+  target: Uint8Array,
+  at: number,
+  template: Uint8Array,
+  name: Uint8Array,
+  size: number,
+): void {
+  const block = target.subarray(at, at + BLOCK_SIZE);
+  block.set(template, 0);
+  block.fill(0, 0, 100);
+  block.set(name.subarray(0, 100), 0);
+  putOctal(block, 124, 12, size, 'size');
+  const checksum = unsignedChecksum(block).toString(8).padStart(6, '0');
+  putAscii(block, 148, 7, `${checksum}\u0000`);
 }
 
 /** Sum of the header bytes with the checksum field counted as spaces (POSIX). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SampleError } from './errors';
 import { type Sample, sampleMembers } from './samples';
-import { BLOCK_SIZE, encodeUstarHeader, paddedSize, RECORD_SIZE } from './tar-header';
+import { BLOCK_SIZE, paddedSize, RECORD_SIZE, ustarTemplate, writeUstarHeader } from './tar-header';
 
 const ustarName = z.string().regex(/^[\x21-\x7e]{0,32}$/, 'printable ASCII, at most 32 bytes');
 
@@ -35,8 +35,6 @@ export const TarWriterOptionsSchema = z.object({
 export type TarWriterOptions = z.infer<typeof TarWriterOptionsSchema>;
 export type TarWriterOptionsInput = z.input<typeof TarWriterOptionsSchema>;
 
-const encoder = new TextEncoder();
-
 /**
  * Streams a WebDataset tar: one chunk per sample (its members' headers, data and padding, fields in
  * sorted order), then the end-of-archive marker (two zero blocks) and zero padding to a whole
@@ -48,7 +46,7 @@ export async function* writeTar(
   samples: AsyncIterable<Sample> | Iterable<Sample>,
   options: TarWriterOptionsInput = {},
 ): AsyncGenerator<Uint8Array> {
-  const fixed = TarWriterOptionsSchema.parse(options);
+  const template = ustarTemplate(TarWriterOptionsSchema.parse(options));
   // Keys only (a shard holds thousands, not millions): a repeated key would make readers merge
   // or duplicate samples.
   const seen = new Set<string>();
@@ -59,15 +57,13 @@ export async function* writeTar(
       throw new SampleError('duplicate-key', sample.__key__, 'this key was already written into the shard');
     }
     seen.add(sample.__key__);
-    const chunk = new Uint8Array(
-      members.reduce((total, member) => total + BLOCK_SIZE + paddedSize(member.data.length), 0),
-    );
+    let size = 0;
+    for (const member of members) size += BLOCK_SIZE + paddedSize(member.data.length);
+    // One zeroed chunk per sample: headers are written into it in place, data copied once.
+    const chunk = new Uint8Array(size);
     let at = 0;
     for (const member of members) {
-      chunk.set(
-        encodeUstarHeader({ ...fixed, name: encoder.encode(member.name), size: member.data.length }),
-        at,
-      );
+      writeUstarHeader(chunk, at, template, Buffer.from(member.name), member.data.length);
       chunk.set(member.data, at + BLOCK_SIZE);
       at += BLOCK_SIZE + paddedSize(member.data.length);
     }
