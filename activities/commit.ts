@@ -6,6 +6,7 @@ import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { shardName } from '../plan/keys';
 import { addCommitted, addGenerated, emptyQuality } from '../report/metrics';
+import { PreviewCollector, previewQuota } from '../report/preview';
 import { parseSidecar, type Sidecar } from '../run/sidecar';
 import { ObjectNotFoundError } from '../storage/errors';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
@@ -229,6 +230,9 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
       const classHistogram = AFFECTNET_CLASSES.map(() => 0);
       const keys: string[] = [];
       const seed = ctx.spec.seed;
+      // Thumbnails for report.html: staging, where the rejects are, is gone after this commit.
+      const preview = new PreviewCollector(previewQuota(ctx.spec.shardCount));
+      const decided = new Map(rounds.flatMap((r) => r.decisions.map((d) => [d.key, d])));
       async function* samples(): AsyncGenerator<Sample> {
         let written = 0;
         for (const round of rounds) {
@@ -247,8 +251,18 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
             );
             for (const label of labels.values()) addGenerated(quality, label);
             for (const img of images) {
-              if (!chosen.has(img.key)) continue;
               const label = labels.get(img.key);
+              const reasons = chosen.has(img.key) ? [] : (decided.get(img.key)?.reasons ?? []);
+              if (label && (chosen.has(img.key) || reasons.length > 0))
+                await preview.offer({
+                  key: img.key,
+                  bytes: img.bytes,
+                  intended: img.request.classIndex,
+                  calibrated: label.classIndex,
+                  confidence: label.confidence,
+                  reasons,
+                });
+              if (!chosen.has(img.key)) continue;
               if (!label) throw new Error(`shard ${ref.shard}: no label stored for ${img.key}`);
               addCommitted(quality, label);
               const cls = label.classIndex ?? img.request.classIndex;
@@ -272,6 +286,11 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         contentType: 'application/x-tar',
       });
       const plannedTotal = planned.reduce((a, b) => a + b, 0);
+      await ctx.store.put(
+        ctx.keys.shardPreview(ref.shard),
+        JSON.stringify(preview.build(ref.shard, keys.length, new Date())),
+        { contentType: 'application/json' },
+      );
       const sidecar: Sidecar = {
         format: 'synfarm-shard-v1',
         runId: ref.runId,

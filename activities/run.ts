@@ -1,4 +1,4 @@
-import { buildRunReport } from '../report';
+import { writeRunReports } from '../report';
 import { failFastOnBadInput } from './failures';
 import { listCommitted, refreshManifest } from './manifest';
 import type { RunContext } from './run-context';
@@ -39,7 +39,7 @@ export function createRunActivities(runContext: (r: RunRef) => Promise<RunContex
           // Every shard committed: nothing under staging is needed any more. A stage attempt that
           // timed out but kept running may have written a part after its shard's commit.
           await ctx.store.deletePrefix(ctx.keys.stagingPrefix);
-          await buildRunReport(ctx.store, ref.runId);
+          await writeRunReports(ctx.store, ref.runId, { html: true });
           await ctx.store.put(
             ctx.keys.success,
             `${JSON.stringify({ runId: ref.runId, shards: manifest.totals.shards, samples: manifest.totals.samples })}\n`,

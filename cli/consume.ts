@@ -12,7 +12,7 @@ import {
 } from '../consumer';
 import { resolveConnections } from '../infra/connections';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
-import { buildRunReport, formatReport } from '../report';
+import { formatReport, writeRunReports } from '../report';
 import { openStore } from '../storage';
 
 const int = (v: string) => Number.parseInt(v, 10);
@@ -129,11 +129,14 @@ export function registerConsumerCommands(program: Command): void {
     .description('quality report: FER accuracy per class, confusion matrix, rejects, soft-label entropy')
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .option('--json', 'machine-readable output')
-    .action(async (runId: string, opts: { output?: string; json?: boolean }) => {
+    .option('--html', 'also write report.html (contact sheets, charts; self-contained) beside the manifest')
+    .action(async (runId: string, opts: { output?: string; json?: boolean; html?: boolean }) => {
       const { outputUrl, s3 } = await outputOf(runId, opts.output);
       // Rebuilt from the committed sidecars each time, so it also reports on a run still going.
-      const report = await buildRunReport(openStore(outputUrl, s3), runId);
+      const store = openStore(outputUrl, s3);
+      const { report, htmlKey } = await writeRunReports(store, runId, { html: opts.html === true });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+      if (htmlKey) process.stderr.write(`report.html: ${store.url.replace(/\/+$/, '')}/${htmlKey}\n`);
     });
 
   program

@@ -1,3 +1,4 @@
+export { renderReportHtml } from './html';
 export {
   addCommitted,
   addGenerated,
@@ -9,4 +10,7 @@ export {
   mergeQuality,
   type QualityAggregate,
 } from './metrics';
+export { type ReportPage, ReportPageSchema } from './page';
+export { collectReportPage, writeRunReports } from './page-io';
+export { PreviewCollector, previewQuota, type ShardPreview, ShardPreviewSchema } from './preview';
 export { buildRunReport, formatReport, type RunReport, RunReportSchema, reportFromSidecars } from './report';

@@ -44,7 +44,7 @@ export const RunReportSchema = z.object({
 export type RunReport = z.infer<typeof RunReportSchema>;
 
 /** The committed sidecars (a sidecar whose tar has the size it records), in shard order. */
-async function committedSidecars(store: ObjectStore, runId: string): Promise<Sidecar[]> {
+export async function committedSidecars(store: ObjectStore, runId: string): Promise<Sidecar[]> {
   const keys = runKeys(runId);
   const sizes = new Map<string, number>();
   for await (const obj of store.list(keys.shardsPrefix)) sizes.set(obj.key, obj.size);
@@ -114,8 +114,12 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
  * `<runId>/report.json` beside the manifest. Sidecars carry the aggregates (see run/sidecar.ts),
  * so the report costs one small read per shard whatever the run's size.
  */
-export async function buildRunReport(store: ObjectStore, runId: string): Promise<RunReport> {
-  const report = reportFromSidecars(runId, await committedSidecars(store, runId));
+export async function buildRunReport(
+  store: ObjectStore,
+  runId: string,
+  sidecars?: readonly Sidecar[],
+): Promise<RunReport> {
+  const report = reportFromSidecars(runId, sidecars ?? (await committedSidecars(store, runId)));
   await store.put(runKeys(runId).report, `${JSON.stringify(report, null, 2)}\n`, {
     contentType: 'application/json',
   });

@@ -26,6 +26,10 @@ export const runKeys = (runId: string) => ({
   /** Kept perceptual hashes of each committed shard: the run-wide duplicate index. */
   dedupePrefix: `${runId}/dedupe/`,
   dedupeIndex: (shard: number) => `${runId}/dedupe/${shardName(shard)}.json`,
+  /** A few thumbnails of each shard's kept and rejected samples, and its commit time: report.html's. */
+  previewPrefix: `${runId}/preview/`,
+  shardPreview: (shard: number) => `${runId}/preview/${shardName(shard)}.json`,
+  reportHtml: `${runId}/report.html`,
 });
 
 const SIDECAR = /\/shards\/shard-(\d{6})\.json$/;
