@@ -12,6 +12,11 @@ if [ -x "$CHROMIUM" ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo -n"; fi
 echo "installing chromium (Debian package) for the HTML report test" >&2
-$SUDO apt-get update -qq >&2
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+log="$(mktemp)"
+if ! { $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "could not install chromium with apt-get (log above)" >&2
+  exit 1
+fi
+rm -f "$log"
 [ -x "$CHROMIUM" ] || { echo "chromium was installed but $CHROMIUM is missing" >&2; exit 1; }

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 npx biome check . || exit 1
 npx tsc --noEmit -p . || exit 1
 mkdir -p .state
+# The HTML report's browser test needs Debian's chromium; install it outside any test timeout.
+bash scripts/ensure-chromium.sh || exit 1
 npx vitest run --reporter=default --reporter=json --outputFile.json=.state/vitest-report.json "$@"
 status=$?
 node -e '
