@@ -50,9 +50,9 @@ table{border-collapse:collapse;font-size:13px}
 th,td{padding:3px 10px;text-align:right;border-bottom:1px solid #e5e7eb}
 th:first-child,td:first-child{text-align:left}
 td.short{color:#b91c1c;font-weight:600}
-.sheet{display:flex;flex-wrap:wrap;gap:8px}
-figure{margin:0;width:96px;background:#fff;border-radius:6px;padding:6px;box-shadow:0 1px 2px rgba(0,0,0,.1);font-size:11px;line-height:1.3}
-figure img,figure .noimg{display:block;width:84px;height:84px;border-radius:4px;background:#e5e7eb}
+.sheet{display:flex;flex-wrap:wrap;gap:6px}
+figure{margin:0;width:92px;background:#fff;border-radius:6px;padding:5px;box-shadow:0 1px 2px rgba(0,0,0,.1);font-size:11px;line-height:1.3}
+figure img,figure .noimg{display:block;width:82px;height:82px;border-radius:4px;background:#e5e7eb}
 figcaption{margin-top:4px;overflow:hidden}
 .ok{color:#15803d}.miss{color:#b91c1c}.muted{color:#6b7280}
 svg .ax{font-size:11px;fill:#374151}svg .val{font-size:9px;fill:#111827}svg .cell{font-size:12px}
@@ -220,7 +220,7 @@ function throughput(p: ReportPage): string {
 
 function tile(s: PreviewSample, body: string): string {
   const img = s.jpeg
-    ? `<img src="data:image/jpeg;base64,${s.jpeg}" width="84" height="84" alt="${esc(s.key)}">`
+    ? `<img src="data:image/jpeg;base64,${s.jpeg}" width="82" height="82" alt="${esc(s.key)}">`
     : `<div class="noimg" role="img" aria-label="${esc(s.key)}: not decodable"></div>`;
   return `<figure title="${esc(s.key)}">${img}<figcaption>${body}</figcaption></figure>`;
 }
