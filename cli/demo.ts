@@ -80,6 +80,7 @@ export function registerDemoCommand(program: Command): void {
             `quality    ${await qualityLine(store, spec.runId)}`,
             `shards     ${store.url}/${spec.runId}/shards/`,
             `manifest   ${store.url}/${spec.runId}/manifest.json`,
+            `report     ${store.url}/${spec.runId}/report.html (contact sheets, class mix, confusion; opens offline)`,
             `next       synfarm status ${spec.runId} | synfarm dev down`,
           ].join('\n')}\n`,
         );

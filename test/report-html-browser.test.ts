@@ -1,12 +1,16 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../infra/paths';
 import { ShardPreviewSchema } from '../report';
 import { runKeys } from '../run/layout';
 import { ensureChromium, openInChromium } from './support/browser';
 import { type InProcessFarm, startFarm, TEST_TIMEOUTS, testSpec, uniqueId } from './support/farm';
+import { stackEnv } from './support/stack';
 
 /**
  * A real run on the test stack writes previews at every commit and report.html when it
@@ -42,6 +46,23 @@ describe('report.html in headless Chromium', () => {
       expect(preview.kept.length).toBeGreaterThan(0);
       expect(Date.parse(preview.committedAt)).not.toBeNaN();
     }
+    // Written at completion; `synfarm report --html` (the real CLI) writes it again from the objects.
+    expect(await store.head(keys.reportHtml)).not.toBeNull();
+    await store.delete(keys.reportHtml);
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, 'bin', 'synfarm.mjs'),
+        'report',
+        spec.runId,
+        '--html',
+        '--output',
+        spec.output,
+      ],
+      { env: { ...process.env, ...stackEnv() } },
+    );
+    expect(cli.stdout).toContain(`run ${spec.runId}: ${spec.shardCount} shards committed`);
+    expect(cli.stderr).toContain(`report.html: ${spec.output}/${spec.runId}/report.html`);
     const html = Buffer.from(await store.get(keys.reportHtml)).toString('utf8');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'synfarm-report-')), 'report.html');
     writeFileSync(file, html);
