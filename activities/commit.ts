@@ -1,81 +1,34 @@
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DedupeIndex } from '../filter/dedupe';
-import { createLogger } from '../log/logger';
-import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { shardName } from '../plan/keys';
 import { addCommitted, addGenerated, emptyQuality } from '../report/metrics';
 import { PreviewCollector, previewQuota } from '../report/preview';
-import { parseSidecar, type Sidecar } from '../run/sidecar';
+import {
+  acceptance,
+  chooseSamples,
+  partsOfRound,
+  type RoundDecisions,
+  rejectTallies,
+  sampleJson,
+} from '../run/assembly';
+import { indexEntryOf } from '../run/manifest';
+import { unpackGeneratedPart, unpackLabels } from '../run/parts';
+import type { Sidecar } from '../run/sidecar';
 import { ObjectNotFoundError } from '../storage/errors';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
-import { checkpoint } from './checkpoint';
+import { cancellationSignal, checkpoint } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
-import { type RoundDecisions, readDecisions } from './filter';
-import { getOrUndefined, refreshManifestCoalesced } from './manifest';
-import { type StagedImage, unpackGeneratedPart, unpackLabels } from './parts';
+import { readAllDecisions } from './filter';
 import type { RunContext } from './run-context';
 import { readGuidance } from './stages';
 import type { CommitResult, ShardRef } from './types';
 
-/** The sample's `.json`: intended and calibrated labels, AUs, prompt, seeds, model ids. */
-function sampleJson(img: StagedImage, label: Calibration, runSeed: number): string {
-  const r = img.request;
-  return JSON.stringify({
-    key: r.key,
-    shard: r.shard,
-    index: r.index,
-    round: r.round,
-    intended: { classIndex: r.classIndex, className: r.className },
-    label: {
-      classIndex: label.classIndex ?? r.classIndex,
-      className: label.className ?? r.className,
-      confidence: label.confidence,
-      soft: label.softLabel,
-      agrees: label.agrees,
-    },
-    aus: { requested: r.aus, side: r.auSide, measured: label.aus.measured },
-    identity: r.identity,
-    prompt: r.prompt,
-    seeds: { run: runSeed, generator: r.generatorSeed },
-    generator: img.generator,
-    ...(img.generator.meta.guidance ? { guidance: img.generator.meta.guidance } : {}),
-    calibrator: label.calibrator,
-    calibration: { models: label.models, ensemble: label.ensemble, face: label.face },
-    image: { format: img.format, width: img.width, height: img.height },
-  });
-}
-
-/** Which kept samples make the shard: per intended class, the earliest up to the planned count. */
-function chooseSamples(rounds: readonly RoundDecisions[], planned: readonly number[]): Set<string> {
-  const taken = planned.map(() => 0);
-  const chosen = new Set<string>();
-  for (const round of rounds) {
-    for (const d of round.decisions) {
-      if (d.keep && taken[d.classIndex]! < planned[d.classIndex]!) {
-        taken[d.classIndex]! += 1;
-        chosen.add(d.key);
-      }
-    }
-  }
-  return chosen;
-}
-
-async function readAllDecisions(ctx: RunContext, shard: number): Promise<RoundDecisions[]> {
-  const rounds: RoundDecisions[] = [];
-  for (let r = 0; ; r++) {
-    const d = await readDecisions(ctx, shard, r);
-    if (!d) break;
-    rounds.push(d);
-  }
-  return rounds;
-}
-
 /**
- * The committed samples' hashes, for later shards' run-wide dedupe. Written after the sidecar
- * (and completed by a re-commit if a crash came between), from stored decisions, so its bytes
+ * The committed samples' hashes, for the run-level dedupe pass of the index writer. Written
+ * before the sidecar, from stored decisions, so a committed shard always has it and its bytes
  * are the same however often it is written.
  */
 async function writeDedupeIndex(
@@ -89,9 +42,7 @@ async function writeDedupeIndex(
     for (const d of round.decisions)
       if (chosen.has(d.key) && d.phash) hashes.push({ key: d.key, phash: d.phash });
   const index: DedupeIndex = { format: 'synfarm-dedupe-v1', shard, hashes };
-  await ctx.store.put(ctx.keys.dedupeIndex(shard), JSON.stringify(index), {
-    contentType: 'application/json',
-  });
+  await ctx.objects.putJson(ctx.keys.dedupeIndex(shard), index);
 }
 
 /** Per guided round: what changed per class and the class's acceptance before and after. */
@@ -100,15 +51,6 @@ async function guidanceRecord(
   shard: number,
   rounds: readonly RoundDecisions[],
 ): Promise<NonNullable<Sidecar['guidance']>> {
-  const acceptance = (round: RoundDecisions | undefined, c: number) => {
-    const mine = round?.decisions.filter((d) => d.classIndex === c) ?? [];
-    const share = (n: number) => (mine.length === 0 ? null : Math.round((n / mine.length) * 1e4) / 1e4);
-    return {
-      n: mine.length,
-      rate: share(mine.filter((d) => d.keep).length),
-      recognised: share(mine.filter((d) => d.keep && d.cls === c).length),
-    };
-  };
   const out: NonNullable<Sidecar['guidance']> = [];
   for (const round of rounds) {
     if (round.round === 0) continue;
@@ -136,23 +78,8 @@ async function guidanceRecord(
   return out;
 }
 
-/**
- * Starts a manifest refresh that will include this shard, without holding the commit for it:
- * the shard is committed either way, and the dataset workflow writes the final manifest.
- */
-const backgroundLog = createLogger({ component: 'commit' });
-
-function refreshManifestInBackground(ctx: RunContext, shard: number): void {
-  // Our logger, not the activity's: this may finish after the activity has returned.
-  refreshManifestCoalesced(ctx).catch((err) => {
-    backgroundLog.warn('manifest refresh after commit failed', { shard, error: (err as Error).message });
-  });
-}
-
-/** What the shard workflow learns of a commit: the sidecar's counts, nothing per sample. */
 function commitResult(sidecar: Sidecar, alreadyCommitted: boolean): CommitResult {
-  const { shard, samples, bytes, sha256, shortfall, rejectsByReason } = sidecar;
-  return { shard, samples, bytes, sha256, shortfall, rejectsByReason, alreadyCommitted };
+  return { ...indexEntryOf(sidecar), alreadyCommitted };
 }
 
 /**
@@ -177,143 +104,139 @@ async function verifyCommitted(ctx: RunContext, sidecar: Sidecar): Promise<boole
   return digest.bytes === sidecar.bytes && digest.sha256 === sidecar.sha256;
 }
 
+/** A committed shard met again (a retry, a re-run): verify it, finish what the crash left. */
+async function recommit(ctx: RunContext, ref: ShardRef, sidecar: Sidecar): Promise<CommitResult> {
+  if (!(await verifyCommitted(ctx, sidecar))) {
+    await ctx.store.delete(ctx.keys.shardSidecar(ref.shard));
+    throw ApplicationFailure.nonRetryable(
+      `shard ${ref.shard} of run ${ref.runId}: ${ctx.keys.shardTar(ref.shard)} does not match its sidecar's checksum; the sidecar was removed, so \`synfarm resume ${ref.runId}\` will rebuild the shard`,
+      'CorruptShard',
+    );
+  }
+  await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
+  return commitResult(sidecar, true);
+}
+
+/** The shard's tar members, in planned order, and what commit learns while writing them. */
+function assemble(deps: ActivityDeps, ctx: RunContext, ref: ShardRef, rounds: readonly RoundDecisions[]) {
+  const chosen = chooseSamples(rounds, ctx.shardClassCounts(ref.shard));
+  const facts = {
+    chosen,
+    quality: emptyQuality(),
+    classHistogram: AFFECTNET_CLASSES.map(() => 0),
+    keys: [] as string[],
+    // Thumbnails for report.html: staging, where the rejects are, is gone after this commit.
+    preview: new PreviewCollector(previewQuota(ctx.spec.shardCount)),
+  };
+  const decided = new Map(rounds.flatMap((r) => r.decisions.map((d) => [d.key, d])));
+  async function* samples(): AsyncGenerator<Sample> {
+    for (const round of rounds) {
+      // Parts come from the stored decisions, never from a listing: a part that is gone (staging
+      // removed by a racing attempt) is an error that aborts the upload, not a shorter tar.
+      for (let p = 0; p < partsOfRound(round, ctx.spec.generator.batchSize); p++) {
+        await deps.testHooks?.beforePart?.('commit', ref.shard, p);
+        const genKey = ctx.keys.generatedPart(ref.shard, round.round, p);
+        const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
+        const labelsKey = ctx.keys.labelsPart(ref.shard, round.round, p);
+        const labels = new Map(unpackLabels(await ctx.store.get(labelsKey)).map((l) => [l.key, l]));
+        for (const label of labels.values()) addGenerated(facts.quality, label);
+        for (const img of images) {
+          const label = labels.get(img.key);
+          const reasons = chosen.has(img.key) ? [] : (decided.get(img.key)?.reasons ?? []);
+          if (label && (chosen.has(img.key) || reasons.length > 0))
+            await facts.preview.offer({
+              key: img.key,
+              bytes: img.bytes,
+              intended: img.request.classIndex,
+              calibrated: label.classIndex,
+              confidence: label.confidence,
+              reasons,
+            });
+          if (!chosen.has(img.key)) continue;
+          if (!label) throw new Error(`shard ${ref.shard}: no label stored for ${img.key} in ${labelsKey}`);
+          addCommitted(facts.quality, label);
+          const cls = label.classIndex ?? img.request.classIndex;
+          facts.classHistogram[cls]! += 1;
+          facts.keys.push(img.key);
+          yield {
+            __key__: img.key,
+            [img.format]: img.bytes,
+            json: sampleJson(img, label, ctx.spec.seed),
+            cls: String(cls),
+          };
+        }
+        checkpoint({ samplesWritten: facts.keys.length });
+      }
+    }
+    // Thrown before the tar's last block, so the multipart upload is aborted, never completed short.
+    if (facts.keys.length !== chosen.size) {
+      throw new Error(
+        `shard ${ref.shard}: wrote ${facts.keys.length} of ${chosen.size} chosen samples; the upload is aborted`,
+      );
+    }
+  }
+  return { samples, facts };
+}
+
 /**
- * Streams the chosen samples, in planned order, into the shard's tar (multipart upload, so
- * a crash leaves no visible partial object), then writes the sidecar — the commit marker —
- * and only then removes staging. Re-committing a committed shard verifies its checksum and
- * does nothing else, so retries and re-runs are safe at every step.
+ * Streams the chosen samples, in planned order, into the shard's tar (multipart upload,
+ * completed only once every chosen sample of every round was written; a crash or a missing
+ * part leaves nothing visible), writes the dedupe hashes, then the sidecar — the commit marker
+ * — with a conditional put, and only then removes staging. Re-committing a committed shard
+ * verifies its checksum and does nothing else, so retries and re-runs are safe at every step.
  */
 export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Promise<RunContext>) {
   return async function commit(ref: ShardRef): Promise<CommitResult> {
     return failFastOnBadInput(async () => {
       const ctx = await runContext(ref);
-      const tarKey = ctx.keys.shardTar(ref.shard);
-      const sidecarKey = ctx.keys.shardSidecar(ref.shard);
-
-      const existing = await getOrUndefined(ctx, sidecarKey);
-      if (existing) {
-        const sidecar = parseSidecar(existing);
-        if (!(await verifyCommitted(ctx, sidecar))) {
-          await ctx.store.delete(sidecarKey);
-          throw ApplicationFailure.nonRetryable(
-            `shard ${ref.shard} of run ${ref.runId}: ${tarKey} does not match its sidecar's checksum; the sidecar was removed, so \`synfarm resume ${ref.runId}\` will rebuild the shard`,
-            'CorruptShard',
-          );
-        }
-        // A crash between the sidecar and the dedupe index leaves staging in place: finish the index.
-        if (!(await ctx.store.head(ctx.keys.dedupeIndex(ref.shard)))) {
-          const rounds = await readAllDecisions(ctx, ref.shard);
-          if (rounds.length > 0)
-            await writeDedupeIndex(
-              ctx,
-              ref.shard,
-              rounds,
-              chooseSamples(rounds, ctx.shardClassCounts(ref.shard)),
-            );
-        }
-        await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
-        refreshManifestInBackground(ctx, ref.shard);
-        return commitResult(sidecar, true);
-      }
+      const existing = await ctx.objects.sidecar(ref.shard);
+      if (existing) return recommit(ctx, ref, existing);
 
       const rounds = await readAllDecisions(ctx, ref.shard);
       if (rounds.length === 0) throw new Error(`shard ${ref.shard}: nothing filtered yet, cannot commit`);
-      const planned = ctx.shardClassCounts(ref.shard);
-      const chosen = chooseSamples(rounds, planned);
-      const rejectsByReason: Record<string, number> = {};
-      for (const round of rounds)
-        for (const d of round.decisions)
-          for (const reason of d.reasons) rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + 1;
-
-      const quality = emptyQuality();
-      const guidance = await guidanceRecord(ctx, ref.shard, rounds);
-      const classHistogram = AFFECTNET_CLASSES.map(() => 0);
-      const keys: string[] = [];
-      const seed = ctx.spec.seed;
-      // Thumbnails for report.html: staging, where the rejects are, is gone after this commit.
-      const preview = new PreviewCollector(previewQuota(ctx.spec.shardCount));
-      const decided = new Map(rounds.flatMap((r) => r.decisions.map((d) => [d.key, d])));
-      async function* samples(): AsyncGenerator<Sample> {
-        let written = 0;
-        for (const round of rounds) {
-          const partsPrefix = ctx.keys.roundPrefix(ref.shard, round.round);
-          const genKeys: string[] = [];
-          for await (const obj of ctx.store.list(partsPrefix))
-            if (/\/gen-\d{6}\.tar$/.test(obj.key)) genKeys.push(obj.key);
-          for (const [p, genKey] of genKeys.entries()) {
-            await deps.testHooks?.beforePart?.('commit', ref.shard, p);
-            const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
-            const labels = new Map(
-              unpackLabels(await ctx.store.get(ctx.keys.labelsPart(ref.shard, round.round, p))).map((l) => [
-                l.key,
-                l,
-              ]),
-            );
-            for (const label of labels.values()) addGenerated(quality, label);
-            for (const img of images) {
-              const label = labels.get(img.key);
-              const reasons = chosen.has(img.key) ? [] : (decided.get(img.key)?.reasons ?? []);
-              if (label && (chosen.has(img.key) || reasons.length > 0))
-                await preview.offer({
-                  key: img.key,
-                  bytes: img.bytes,
-                  intended: img.request.classIndex,
-                  calibrated: label.classIndex,
-                  confidence: label.confidence,
-                  reasons,
-                });
-              if (!chosen.has(img.key)) continue;
-              if (!label) throw new Error(`shard ${ref.shard}: no label stored for ${img.key}`);
-              addCommitted(quality, label);
-              const cls = label.classIndex ?? img.request.classIndex;
-              classHistogram[cls]! += 1;
-              keys.push(img.key);
-              written++;
-              yield {
-                __key__: img.key,
-                [img.format]: img.bytes,
-                json: sampleJson(img, label, seed),
-                cls: String(cls),
-              };
-            }
-            checkpoint({ samplesWritten: written });
-          }
-        }
-      }
-
+      const { samples, facts } = assemble(deps, ctx, ref, rounds);
       const digest = new StreamDigest();
-      await ctx.store.putStream(tarKey, Readable.from(digestingStream(writeTar(samples()), digest)), {
-        contentType: 'application/x-tar',
-      });
-      const plannedTotal = planned.reduce((a, b) => a + b, 0);
-      await ctx.store.put(
-        ctx.keys.shardPreview(ref.shard),
-        JSON.stringify(preview.build(ref.shard, keys.length, new Date())),
-        { contentType: 'application/json' },
+      await ctx.store.putStream(
+        ctx.keys.shardTar(ref.shard),
+        Readable.from(digestingStream(writeTar(samples()), digest)),
+        { contentType: 'application/x-tar', signal: cancellationSignal() },
       );
+      const planned = ctx.shardClassCounts(ref.shard).reduce((a, b) => a + b, 0);
       const sidecar: Sidecar = {
         format: 'synfarm-shard-v1',
         runId: ref.runId,
         shard: ref.shard,
         tar: `${shardName(ref.shard)}.tar`,
-        samples: keys.length,
+        samples: facts.keys.length,
         bytes: digest.bytes,
         sha256: digest.sha256,
-        planned: plannedTotal,
-        shortfall: plannedTotal - keys.length,
+        planned,
+        shortfall: planned - facts.keys.length,
         rounds: rounds.length,
-        classHistogram,
-        rejectsByReason,
-        keys: { first: keys[0] ?? null, last: keys.at(-1) ?? null },
-        quality,
-        guidance,
+        classHistogram: facts.classHistogram,
+        rejectsByReason: rejectTallies(rounds),
+        keys: { first: facts.keys[0] ?? null, last: facts.keys.at(-1) ?? null },
+        quality: facts.quality,
+        guidance: await guidanceRecord(ctx, ref.shard, rounds),
       };
-      await ctx.store.put(sidecarKey, `${JSON.stringify(sidecar, null, 2)}\n`, {
-        contentType: 'application/json',
-      });
-      await writeDedupeIndex(ctx, ref.shard, rounds, chosen);
+      await ctx.store.put(
+        ctx.keys.shardPreview(ref.shard),
+        JSON.stringify(facts.preview.build(ref.shard, facts.keys.length, new Date())),
+        { contentType: 'application/json' },
+      );
+      await writeDedupeIndex(ctx, ref.shard, rounds, facts.chosen);
+      if (!(await ctx.objects.writeSidecar(sidecar))) {
+        // Another attempt committed first. Both tars were complete and built from the same
+        // decisions, so they are the same bytes; verify the stored pair rather than assume it.
+        const stored = await ctx.objects.sidecar(ref.shard);
+        if (!stored || stored.sha256 !== sidecar.sha256) {
+          throw new Error(
+            `shard ${ref.shard}: a concurrent commit wrote a different sidecar (${stored?.sha256})`,
+          );
+        }
+        return recommit(ctx, ref, stored);
+      }
       await ctx.store.deletePrefix(ctx.keys.shardStaging(ref.shard));
-      refreshManifestInBackground(ctx, ref.shard);
       return commitResult(sidecar, false);
     });
   };

@@ -1,8 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 
 /**
- * Error codes that mean the input is wrong (spec, model file, backend): retrying cannot help,
- * so they become non-retryable failures of type `InvalidInput` that the workflow surfaces at once.
+ * Error codes that mean the input is wrong (spec, model file, backend, a damaged run object):
+ * retrying cannot help, so they become non-retryable failures of type `InvalidInput` that the
+ * workflow surfaces at once. Credentials that are missing or expired are not here: a credential
+ * provider that timed out or a session token being refreshed heal by themselves, so those are
+ * retried with the activity's backoff (wrong keys, `invalid-credentials`, do not heal).
  */
 const INPUT_ERROR_CODES = new Set([
   'invalid-spec',
@@ -18,7 +21,8 @@ const INPUT_ERROR_CODES = new Set([
   'bucket-not-found',
   'invalid-credentials',
   'access-denied',
-  'missing-credentials',
+  'damaged-run-object',
+  'run-not-launched',
   'invalid-option',
   'http-rejected',
   'GENERATOR_INVALID_INPUT',

@@ -1,97 +1,41 @@
-import { z } from 'zod';
-import { DedupeIndexSchema, HashIndex, shardOfDedupeIndex } from '../filter/dedupe';
+import { HashIndex } from '../filter/dedupe';
 import { type ImageFacts, measureImage } from '../filter/quality';
 import { decide, thresholdsFromSpec } from '../filter/rules';
 import { computeGuidance, type Guidance, type RoundSample } from '../guidance';
 import type { Calibration } from '../models/calibrator/schema';
-import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { deficitByClass, type RoundDecisions, RoundDecisionsSchema, rejectTallies } from '../run/assembly';
+import { unpackGeneratedPart, unpackLabels } from '../run/parts';
 import { checkpoint } from './checkpoint';
 import { failFastOnBadInput } from './failures';
-import { getOrUndefined, readStoredJson } from './manifest';
-import { unpackGeneratedPart, unpackLabels } from './parts';
 import type { RunContext } from './run-context';
 import { readGuidance, roundParts } from './stages';
 import type { RoundOutcome, RoundRequest } from './types';
-
-/** One round's keep/reject decisions, stored beside its parts for commit and for the record. */
-export const RoundDecisionsSchema = z.object({
-  round: z.number().int(),
-  /**
-   * Shards whose run-wide dedupe index this shard was compared against (fixed at round 0 and
-   * reused by later rounds), so the record says exactly what a decision depended on.
-   */
-  comparedShards: z.array(z.number().int()).optional(),
-  decisions: z.array(
-    z.object({
-      key: z.string(),
-      classIndex: z.number().int(),
-      keep: z.boolean(),
-      reasons: z.array(z.string()),
-      /** Calibrated class (null without a label): acceptance and recognition per round need it. */
-      cls: z.number().int().nullable().optional(),
-      /** Perceptual hash of the image, when the calibrator found a face to judge. */
-      phash: z.string().optional(),
-      details: z
-        .object({ aus: z.array(z.string()).optional(), duplicateOf: z.string().optional() })
-        .optional(),
-    }),
-  ),
-});
-export type RoundDecisions = z.infer<typeof RoundDecisionsSchema>;
 
 export async function readDecisions(
   ctx: RunContext,
   shard: number,
   round: number,
 ): Promise<RoundDecisions | undefined> {
-  return readStoredJson(ctx, ctx.keys.decisions(shard, round), RoundDecisionsSchema);
+  return ctx.objects.json(ctx.keys.decisions(shard, round), RoundDecisionsSchema);
 }
 
-/** Kept samples per intended class over rounds 0..upTo, capped at what the shard planned. */
-export function keptByClass(rounds: readonly RoundDecisions[]): number[] {
-  const kept = AFFECTNET_CLASSES.map(() => 0);
-  for (const r of rounds) for (const d of r.decisions) if (d.keep) kept[d.classIndex]! += 1;
-  return kept;
-}
-
-/** The committed shards' kept hashes, in shard order: what run-wide dedupe compares against. */
-async function runWideIndex(
-  ctx: RunContext,
-  shard: number,
-  round: number,
-  radius: number,
-  earlier: RoundDecisions[],
-) {
-  let compared: number[];
-  if (round === 0) {
-    compared = [];
-    for await (const obj of ctx.store.list(ctx.keys.dedupePrefix)) {
-      const s = shardOfDedupeIndex(obj.key);
-      if (s !== undefined && s !== shard) compared.push(s);
-    }
-    compared.sort((a, b) => a - b);
-  } else {
-    compared = earlier[0]?.comparedShards ?? [];
+/** Every filtered round of a shard, in order. */
+export async function readAllDecisions(ctx: RunContext, shard: number): Promise<RoundDecisions[]> {
+  const rounds: RoundDecisions[] = [];
+  for (let r = 0; ; r++) {
+    const d = await readDecisions(ctx, shard, r);
+    if (!d) break;
+    rounds.push(d);
   }
-  const index = new HashIndex(radius);
-  const present: number[] = [];
-  for (const s of compared) {
-    const bytes = await getOrUndefined(ctx, ctx.keys.dedupeIndex(s));
-    // An index listed at round 0 never disappears; if it did (run data removed by hand), the
-    // record keeps only what was really compared.
-    if (!bytes) continue;
-    present.push(s);
-    for (const h of DedupeIndexSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))).hashes)
-      index.add(h.phash, h.key);
-  }
-  return { index, compared: present };
+  return rounds;
 }
 
 /**
  * The filter's work for one round, without Temporal: every sample judged by the rules (with its
  * image measured from the staged bytes when the calibrator found a face), near-duplicates looked
- * up within the shard (kept samples of earlier rounds and earlier in this round, in planned
- * order) and, with dedupeScope 'run', in the run-wide index. A round already filtered returns its
+ * up within the shard only (kept samples of earlier rounds and earlier in this round, in planned
+ * order), so every decision is a pure function of the shard; near-duplicates across shards are
+ * the run index writer's pass (filter/dedupe.ts, RunDedupe). A round already filtered returns its
  * stored decisions: the recorded decision is the truth, so a retry never decides differently.
  */
 export async function filterRound(
@@ -111,10 +55,6 @@ export async function filterRound(
   const thresholds = thresholdsFromSpec(ctx.spec);
   const shardIndex = new HashIndex(filter.dedupeHamming);
   for (const r of earlier) for (const d of r.decisions) if (d.keep && d.phash) shardIndex.add(d.phash, d.key);
-  const run =
-    filter.dedupeScope === 'run'
-      ? await runWideIndex(ctx, req.shard, req.round, filter.dedupeHamming, earlier)
-      : undefined;
 
   const parts = roundParts(ctx, req);
   const decisions: RoundDecisions['decisions'] = [];
@@ -133,7 +73,7 @@ export async function filterRound(
       const facts = await imageFacts(label, bytesByKey.get(label.key));
       let d = decide(label, thresholds, { image: facts });
       if (d.keep && facts) {
-        const dup = shardIndex.nearest(facts.phash) ?? run?.index.nearest(facts.phash);
+        const dup = shardIndex.nearest(facts.phash);
         if (dup) d = decide(label, thresholds, { image: facts, duplicateOf: dup.key });
         else shardIndex.add(facts.phash, label.key);
       }
@@ -150,11 +90,7 @@ export async function filterRound(
     }
     onPart(p + 1, parts.length);
   }
-  const current: RoundDecisions = {
-    round: req.round,
-    ...(run ? { comparedShards: run.compared } : {}),
-    decisions,
-  };
+  const current: RoundDecisions = { round: req.round, decisions };
 
   let guidance: Guidance | undefined;
   const deficit = deficitOf(ctx, req.shard, [...earlier, current]);
@@ -163,7 +99,7 @@ export async function filterRound(
     // Written before filter.json: once the decisions exist this round counts as filtered.
     if (guidance) await ctx.store.put(ctx.keys.guidance(req.shard, req.round + 1), JSON.stringify(guidance));
   }
-  await ctx.store.put(ctx.keys.decisions(req.shard, req.round), JSON.stringify(current));
+  await ctx.objects.putJson(ctx.keys.decisions(req.shard, req.round), current);
   return { current, earlier, guidance };
 }
 
@@ -178,8 +114,7 @@ async function imageFacts(label: Calibration, bytes: Uint8Array | undefined): Pr
 }
 
 function deficitOf(ctx: RunContext, shard: number, rounds: readonly RoundDecisions[]): number[] {
-  const kept = keptByClass(rounds);
-  return ctx.shardClassCounts(shard).map((n, c) => Math.max(0, n - (kept[c] ?? 0)));
+  return deficitByClass(ctx.shardClassCounts(shard), rounds);
 }
 
 /**
@@ -194,9 +129,7 @@ export function createFilter(runContext: (r: RoundRequest) => Promise<RunContext
       const { current, earlier } = await filterRound(ctx, req, (done, parts) =>
         checkpoint({ partsDone: done, parts }),
       );
-      const rejectsByReason: Record<string, number> = {};
-      for (const d of current.decisions)
-        for (const r of d.reasons) rejectsByReason[r] = (rejectsByReason[r] ?? 0) + 1;
+      const rejectsByReason = rejectTallies([current]);
       return {
         round: req.round,
         kept: current.decisions.filter((d) => d.keep).length,

@@ -1,8 +1,9 @@
 import { createCommit } from './commit';
 import type { ActivityDeps } from './deps';
+import { createDescribeRun } from './describe-run';
 import { createFilter } from './filter';
-import { createRunActivities } from './run';
 import { createRunContexts } from './run-context';
+import { createRunIndexActivities } from './run-index';
 import { createCalibrate, createGenerate } from './stages';
 
 export type { ActivityDeps, ModelProvider } from './deps';
@@ -18,7 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     calibrate: createCalibrate(deps, runContext),
     filter: createFilter(runContext),
     commit: createCommit(deps, runContext),
-    ...createRunActivities(runContext),
+    describeRun: createDescribeRun(runContext),
+    ...createRunIndexActivities(runContext),
   };
 }
 
@@ -37,8 +39,9 @@ export const ACTIVITY_QUEUES = {
   filter: 'cpu',
   commit: 'cpu',
   describeRun: 'cpu',
-  listCommittedShards: 'cpu',
-  writeManifest: 'cpu',
+  syncRunIndex: 'cpu',
+  recordShards: 'cpu',
+  finishRun: 'cpu',
 } as const satisfies Record<ActivityName, ActivityQueue>;
 
 /** The activities one queue serves, picked from a full set by ACTIVITY_QUEUES. */

@@ -1,8 +1,9 @@
 import { AFFECTNET_CLASSES, type ExpressionClass } from '../plan/expressions';
 import { createPlan, type Plan } from '../plan/plan';
 import type { SampleRequest } from '../plan/request';
-import { runKeys } from '../run/layout';
-import { parseResolvedSpec, type Spec } from '../spec';
+import type { runKeys } from '../run/layout';
+import { RunObjects } from '../run/objects';
+import type { Spec } from '../spec';
 import type { ObjectStore } from '../storage/object-store';
 import type { ActivityDeps } from './deps';
 import type { RunRef } from './types';
@@ -11,6 +12,8 @@ export interface RunContext {
   spec: Spec;
   plan: Plan;
   store: ObjectStore;
+  /** Every read and write of the run's objects goes through here. */
+  objects: RunObjects;
   keys: ReturnType<typeof runKeys>;
   /** Round-0 samples per class index (AffectNet order) of a shard: the counts commit must fill. */
   shardClassCounts(shard: number): number[];
@@ -18,13 +21,14 @@ export interface RunContext {
   planRound(shard: number, round: number, classCounts?: readonly number[]): SampleRequest[];
 }
 
-function contextFor(spec: Spec, store: ObjectStore, keys: ReturnType<typeof runKeys>): RunContext {
+function contextFor(spec: Spec, objects: RunObjects): RunContext {
   const plan = createPlan(spec);
   return {
     spec,
     plan,
-    store,
-    keys,
+    store: objects.store,
+    objects,
+    keys: objects.keys,
     shardClassCounts: (shard) => {
       const counts = plan.classCounts(shard);
       return AFFECTNET_CLASSES.map((name) => counts[name] ?? 0);
@@ -52,11 +56,8 @@ export function createRunContexts(deps: ActivityDeps) {
     let ctx = cache.get(id);
     if (!ctx) {
       ctx = (async () => {
-        const store = deps.openStore(ref.outputUrl);
-        const keys = runKeys(ref.runId);
-        const text = Buffer.from(await store.get(keys.spec)).toString('utf8');
-        const spec = parseResolvedSpec(text, { source: `${ref.outputUrl}/${keys.spec}` });
-        return contextFor(spec, store, keys);
+        const objects = new RunObjects(deps.openStore(ref.outputUrl), ref.runId);
+        return contextFor(await objects.spec(), objects);
       })();
       ctx.catch(() => cache.delete(id));
       cache.set(id, ctx);

@@ -7,11 +7,10 @@ import {
   guidanceHint,
 } from '../guidance';
 import type { SampleRequest } from '../plan/request';
+import { packGeneratedPart, packLabels, unpackGeneratedPart } from '../run/parts';
 import { cancellationSignal, checkpoint, previousHeartbeat, whileBeating } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
-import { readStoredJson } from './manifest';
-import { packGeneratedPart, packLabels, unpackGeneratedPart } from './parts';
 import type { RunContext } from './run-context';
 import type { RoundRequest, StageResult } from './types';
 
@@ -27,7 +26,7 @@ export async function readGuidance(
   shard: number,
   round: number,
 ): Promise<Guidance | undefined> {
-  return readStoredJson(ctx, ctx.keys.guidance(shard, round), GuidanceSchema);
+  return ctx.objects.json(ctx.keys.guidance(shard, round), GuidanceSchema);
 }
 
 /** The requests of one round, split into the parts both stages agree on. */

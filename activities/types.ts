@@ -1,3 +1,5 @@
+import type { IndexEntry } from '../run/manifest';
+
 /**
  * What crosses the workflow/activity boundary: references and counts only. Images, labels and
  * per-sample decisions stay in the object store; these shapes must stay small at any scale.
@@ -27,14 +29,11 @@ export interface StageResult {
   resumedParts: number;
 }
 
-export interface CommitResult {
-  shard: number;
-  samples: number;
-  bytes: number;
-  sha256: string;
-  /** Planned samples the filter could not fill within the round limit. */
-  shortfall: number;
-  rejectsByReason: Record<string, number>;
+/**
+ * What the shard workflow learns of a commit: the sidecar's counts (which are also the run
+ * index's entry for the shard, so the dataset workflow can write the index without reading it).
+ */
+export interface CommitResult extends IndexEntry {
   /** True when the shard was already committed and its checksum verified. */
   alreadyCommitted: boolean;
 }

@@ -140,6 +140,20 @@ export function registerRunCommands(program: Command): void {
     });
 
   program
+    .command('gc')
+    .argument('<run>', 'run id')
+    .description(
+      'abort the unfinished multipart uploads a killed worker left under a stopped run (resume does this too)',
+    )
+    .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
+    .action(async (runId: string, opts: { output?: string }) => {
+      await withClient(async (client) => {
+        const { abortedUploads } = await client.gc(runId, { output: opts.output });
+        process.stdout.write(`${runId}: aborted ${abortedUploads} unfinished upload(s)\n`);
+      });
+    });
+
+  program
     .command('pause')
     .argument('<run>', 'run id')
     .description('start no new shards (running ones finish); undo with: synfarm unpause RUN')

@@ -1,12 +1,20 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { StageTimeouts } from '../activities/types';
 import { runKeys } from '../run/layout';
-import { ManifestSchema } from '../run/manifest';
-import { parseResolvedSpec, type Spec, specDigest, specToJson } from '../spec';
-import { ObjectNotFoundError, openStore, type StoreOptions } from '../storage';
+import { RunObjectError, RunObjects } from '../run/objects';
+import { type Spec, specDigest, specToJson } from '../spec';
+import { openStore, type StoreOptions } from '../storage';
 import type { ObjectStore } from '../storage/object-store';
 import { checkBackends } from '../workers/models';
-import type { DatasetWorkflowInput, Progress } from '../workflows/dataset';
+import {
+  type DatasetWorkflowInput,
+  type Progress,
+  pauseSignal,
+  progressQuery,
+  setWindowSignal,
+  unpauseSignal,
+} from '../workflows/api';
+import { datasetWorkflow } from '../workflows/dataset';
 import { taskQueues } from '../workflows/task-queues';
 import { RunError } from './errors';
 
@@ -114,7 +122,7 @@ export class FarmClient {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     };
     try {
-      await this.client.workflow.start('datasetWorkflow', {
+      await this.client.workflow.start(datasetWorkflow, {
         workflowId: spec.runId,
         taskQueue: queues.workflows,
         args: [input],
@@ -132,14 +140,11 @@ export class FarmClient {
   }
 
   async storedSpec(outputUrl: string, runId: string): Promise<Spec> {
-    const key = runKeys(runId).spec;
-    const store = this.store(outputUrl);
     try {
-      const text = Buffer.from(await store.get(key)).toString('utf8');
-      return parseResolvedSpec(text, { source: `${store.url}/${key}` });
+      return await new RunObjects(this.store(outputUrl), runId).spec();
     } catch (err) {
-      if (err instanceof ObjectNotFoundError) {
-        throw new RunError('run-unknown', `no run "${runId}" at ${outputUrl}: ${key} does not exist`);
+      if (err instanceof RunObjectError && err.code === 'run-not-launched') {
+        throw new RunError('run-unknown', `no run "${runId}" at ${outputUrl}: ${err.key} does not exist`);
       }
       throw err;
     }
@@ -169,19 +174,37 @@ export class FarmClient {
     const outputUrl = await this.outputOf(runId, options.output);
     const spec = await this.storedSpec(outputUrl, runId);
     if ((await this.workflowState(runId)) === 'running') {
-      await this.client.workflow.getHandle(runId).signal('resume');
+      await this.client.workflow.getHandle(runId).signal(unpauseSignal);
       throw new RunError(
         'run-running',
-        `run "${runId}" is still running (sent it a resume signal in case it was paused); see: synfarm status ${runId}`,
+        `run "${runId}" is still running (unpaused it in case it was paused); see: synfarm status ${runId}`,
       );
     }
+    await this.gc(runId, { output: outputUrl });
     await this.start(spec, options);
     return { uiUrl: this.uiLink(runId) };
   }
 
+  /**
+   * Aborts the run's unfinished multipart uploads (a killed worker leaves them behind, billed
+   * until aborted). Refused while the run is running: its commits' uploads are live ones.
+   */
+  async gc(runId: string, options: { output?: string } = {}): Promise<{ abortedUploads: number }> {
+    if ((await this.workflowState(runId)) === 'running') {
+      throw new RunError(
+        'run-running',
+        `run "${runId}" is running; gc only a stopped run (synfarm cancel ${runId})`,
+      );
+    }
+    const outputUrl = await this.outputOf(runId, options.output);
+    const abortedUploads = await this.store(outputUrl).abortIncompleteUploads(`${runId}/`);
+    return { abortedUploads };
+  }
+
   /** Pause (no new shards start; running ones finish) or un-pause a running run. */
   async setPaused(runId: string, paused: boolean): Promise<void> {
-    await this.signalRunning(runId, paused ? 'pause' : 'resume');
+    await this.checkRunning(runId);
+    await this.client.workflow.getHandle(runId).signal(paused ? pauseSignal : unpauseSignal);
   }
 
   /** Changes how many shards run at once, while the run goes on. */
@@ -189,14 +212,14 @@ export class FarmClient {
     if (!Number.isInteger(size) || size < 1) {
       throw new RunError('run-unknown', `window: got ${size}; expected a whole number of shards >= 1`);
     }
-    await this.signalRunning(runId, 'setWindow', size);
+    await this.checkRunning(runId);
+    await this.client.workflow.getHandle(runId).signal(setWindowSignal, size);
   }
 
-  private async signalRunning(runId: string, signal: string, ...args: unknown[]): Promise<void> {
+  private async checkRunning(runId: string): Promise<void> {
     if ((await this.workflowState(runId)) !== 'running') {
       throw new RunError('run-unknown', `run "${runId}" is not running; see: synfarm status ${runId}`);
     }
-    await this.client.workflow.getHandle(runId).signal(signal, ...args);
   }
 
   async cancel(runId: string): Promise<void> {
@@ -236,7 +259,7 @@ export class FarmClient {
     const workflow = await this.workflowState(runId);
     const handle = this.client.workflow.getHandle(runId);
     const progress =
-      workflow === 'running' ? await handle.query<Progress>('progress').catch(() => undefined) : undefined;
+      workflow === 'running' ? await handle.query(progressQuery).catch(() => undefined) : undefined;
     let failure: string | undefined;
     if (workflow === 'failed') {
       failure = await handle.result().then(
@@ -246,10 +269,7 @@ export class FarmClient {
     }
     const store = this.store(outputUrl);
     const spec = await this.storedSpec(outputUrl, runId);
-    const manifestBytes = await store.get(runKeys(runId).manifest).catch(() => undefined);
-    const manifest = manifestBytes
-      ? ManifestSchema.parse(JSON.parse(Buffer.from(manifestBytes).toString('utf8')))
-      : undefined;
+    const manifest = await new RunObjects(store, runId).manifest();
     return {
       runId,
       outputUrl,
@@ -269,7 +289,7 @@ export class FarmClient {
 
   async list(): Promise<Array<{ runId: string; state: string; started?: Date; closed?: Date }>> {
     const out: Array<{ runId: string; state: string; started?: Date; closed?: Date }> = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'datasetWorkflow'` })) {
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${datasetWorkflow.name}'` })) {
       out.push({
         runId: wf.workflowId,
         state: wf.status.name.toLowerCase(),

@@ -5,6 +5,7 @@ export type ConsumerErrorCode =
   | 'invalid-option'
   | 'resume-mismatch'
   | 'shard-changed'
+  | 'short-shard'
   | 'missing-field';
 
 export abstract class ConsumerError extends Error {
@@ -102,5 +103,26 @@ export class MissingFieldError extends ConsumerError {
     problem = `has no "${field}" member`,
   ) {
     super(`Sample "${key}" ${problem}; synfarm samples carry jpg or png, json and cls (a class index).`);
+  }
+}
+
+/**
+ * A shard whose tar is well-formed but holds fewer samples than its sidecar records: it was
+ * replaced after commit by a shorter one. `offset` is the byte where the tar ended.
+ */
+export class ShortShardError extends ConsumerError {
+  override readonly name = 'ShortShardError';
+  readonly code = 'short-shard';
+  constructor(
+    /** The shard's URL. */
+    readonly shard: string,
+    readonly offset: number,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(
+      `${shard}: ${actual} samples where the sidecar says ${expected}; the shard was replaced after ` +
+        'commit: rebuild it (`synfarm resume` after deleting its sidecar) or read with onCorrupt "skip".',
+    );
   }
 }

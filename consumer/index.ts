@@ -16,6 +16,7 @@ export {
   ResumeMismatchError,
   RunNotFoundError,
   ShardChangedError,
+  ShortShardError,
 } from './errors';
 export { inspectShard, type ShardInspection, type ShardSource } from './inspect';
 export {

@@ -1,7 +1,7 @@
 import { runKeys } from '../run/layout';
-import { type Manifest, ManifestSchema } from '../run/manifest';
-import { parseSidecar } from '../run/sidecar';
-import { ObjectNotFoundError, type ObjectStore, openStore, redactUrl, type StoreOptions } from '../storage';
+import type { Manifest } from '../run/manifest';
+import { RunObjects } from '../run/objects';
+import { type ObjectStore, openStore, redactUrl, type StoreOptions } from '../storage';
 import { RunNotFoundError } from './errors';
 
 /** One committed shard as a consumer needs it. */
@@ -29,6 +29,8 @@ export interface RunHandle {
   shards: CommittedShard[];
   /** True when `_SUCCESS` exists: no shard will be added. */
   complete: boolean;
+  /** Sample keys the run index excludes as cross-shard near-duplicates (readers skip them). */
+  excluded: ReadonlySet<string>;
 }
 
 export interface OpenRunOptions {
@@ -52,7 +54,7 @@ export async function openRun(
   const store = options.store ?? openStore(outputUrl, storeOptions, env);
   const keys = runKeys(runId);
   const complete = (await store.head(keys.success)) !== null;
-  const manifest = await readManifest(store, keys.manifest);
+  const manifest = (await new RunObjects(store, runId).manifest()) ?? null;
   const shards = await listCommittedShards(store, runId, manifest);
   if (shards.length === 0 && manifest === null && (await store.head(keys.spec)) === null) {
     throw new RunNotFoundError(runId, redactUrl(outputUrl));
@@ -60,7 +62,8 @@ export async function openRun(
   const endpoint = outputUrl.startsWith('s3://')
     ? storeOptions.endpoint || env.SYNFARM_S3_ENDPOINT || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL
     : undefined;
-  return { outputUrl, runId, store, endpoint: endpoint || undefined, manifest, shards, complete };
+  const excluded = new Set(manifest?.excluded.map((x) => x.key) ?? []);
+  return { outputUrl, runId, store, endpoint: endpoint || undefined, manifest, shards, complete, excluded };
 }
 
 /** The same run re-read: new commits, a newer manifest, `_SUCCESS`. */
@@ -70,55 +73,34 @@ export function refreshRun(run: RunHandle): Promise<RunHandle> {
   });
 }
 
-async function readManifest(store: ObjectStore, key: string): Promise<Manifest | null> {
-  try {
-    return ManifestSchema.parse(JSON.parse(new TextDecoder().decode(await store.get(key))));
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return null;
-    throw error;
-  }
-}
-
-/** Committed shards of a run, from one listing plus the sidecars the manifest does not describe. */
+/**
+ * The run's shards as a reader sees them, by the one definition in run/objects.ts: committed
+ * shards, plus damaged ones (a sidecar whose tar is missing or of another size), which are kept
+ * so a reader reports them (TarFormatError or ChecksumMismatchError) instead of silently losing
+ * them. Shards the manifest already describes cost no request beyond the listing.
+ */
 export async function listCommittedShards(
   store: ObjectStore,
   runId: string,
   manifest: Manifest | null = null,
 ): Promise<CommittedShard[]> {
-  const keys = runKeys(runId);
-  const sizes = new Map<string, number>();
-  for await (const object of store.list(keys.shardsPrefix)) sizes.set(object.key, object.size);
+  const objects = new RunObjects(store, runId);
   const known = new Map(manifest?.shards.map((s) => [s.shard, s]) ?? []);
+  const { committed, damaged } = await objects.listShardRecords(
+    async (shard) => known.get(shard) ?? (await objects.sidecar(shard)),
+  );
   const base = store.url.replace(/\/+$/, '');
-  const shards: CommittedShard[] = [];
-  for (const key of sizes.keys()) {
-    const match = /\/shard-(\d{6})\.json$/.exec(key);
-    if (!match || key !== keys.shardSidecar(Number(match[1]))) continue;
-    const shard = Number(match[1]);
-    const tarKey = keys.shardTar(shard);
-    const tarSize = sizes.get(tarKey);
-    if (tarSize === undefined) continue;
-    let entry = known.get(shard);
-    if (!entry || entry.bytes !== tarSize) {
-      let sidecar: ReturnType<typeof parseSidecar>;
-      try {
-        sidecar = parseSidecar(await store.get(key));
-      } catch (error) {
-        if (error instanceof ObjectNotFoundError) continue; // deleted between list and get
-        throw error;
-      }
-      entry = { shard, url: '', samples: sidecar.samples, bytes: sidecar.bytes, sha256: sidecar.sha256 };
-    }
-    // A tar whose size differs from its sidecar's was damaged after commit: listed all the same,
-    // so a reader reports it (TarFormatError or ChecksumMismatchError) instead of silently losing it.
-    shards.push({
-      shard,
-      key: tarKey,
-      url: `${base}/${tarKey}`,
-      samples: entry.samples,
-      bytes: entry.bytes,
-      sha256: entry.sha256,
-    });
-  }
-  return shards.sort((a, b) => a.shard - b.shard);
+  return [...committed, ...damaged.map((d) => d.record)]
+    .map((r) => {
+      const key = objects.keys.shardTar(r.shard);
+      return {
+        shard: r.shard,
+        key,
+        url: `${base}/${key}`,
+        samples: r.samples,
+        bytes: r.bytes,
+        sha256: r.sha256,
+      };
+    })
+    .sort((a, b) => a.shard - b.shard);
 }

@@ -1,6 +1,6 @@
 import { abortable } from '../storage/abortable';
 import { readSamples, type Sample, StreamDigest, TarFormatError } from '../webdataset';
-import { ChecksumMismatchError } from './errors';
+import { ChecksumMismatchError, ShortShardError } from './errors';
 import type { Segment } from './plan';
 import type { RunHandle } from './run';
 
@@ -16,6 +16,8 @@ export interface ReadStats {
   samplesYielded: number;
   /** Samples whose position the reader passed without yielding them (skipped corrupt shards). */
   samplesSkipped: number;
+  /** Samples not yielded because the run index excludes them (cross-shard near-duplicates). */
+  samplesExcluded: number;
   corruptShards: { shard: number; url: string; code: string; offset: number; message: string }[];
 }
 
@@ -26,6 +28,7 @@ export function emptyStats(): ReadStats {
     bytesRead: 0,
     samplesYielded: 0,
     samplesSkipped: 0,
+    samplesExcluded: 0,
     corruptShards: [],
   };
 }
@@ -60,12 +63,22 @@ export async function* readSegments(
     let next = segment.position;
     try {
       for await (const sample of segmentSamples(run, segment, options)) {
-        const entry = { position: next++, sample };
+        // An excluded sample keeps its position (so resume state and rank splits stay exact).
+        const excluded = run.excluded.has(sample.__key__);
+        if (excluded) options.stats.samplesExcluded++;
+        const entry = { position: next++, sample: excluded ? null : sample };
         if (options.verify) held.push(entry);
         else yield entry;
       }
     } catch (error) {
-      if (!(error instanceof TarFormatError || error instanceof ChecksumMismatchError)) throw error;
+      if (
+        !(
+          error instanceof TarFormatError ||
+          error instanceof ChecksumMismatchError ||
+          error instanceof ShortShardError
+        )
+      )
+        throw error;
       if (options.onCorrupt === 'fail') throw error;
       options.stats.corruptShards.push({
         shard: segment.shard.shard,
@@ -98,9 +111,11 @@ async function* segmentSamples(
   options.stats.shardsOpened++;
   const digest = options.verify ? new StreamDigest() : undefined;
   const stats = options.stats;
+  let shardBytes = 0;
   async function* bytes(): AsyncGenerator<Uint8Array> {
     for await (const chunk of abortable<Uint8Array>(stream, options.signal)) {
       stats.bytesRead += chunk.length;
+      shardBytes += chunk.length;
       if (digest) {
         // Past the sidecar's length there is no need to hash the rest to know it is wrong.
         if (digest.bytes + chunk.length > shard.bytes) {
@@ -123,6 +138,10 @@ async function* segmentSamples(
     if (index < segment.from) continue;
     if (index < segment.to) yield sample as RunSample;
     else if (!digest) return;
+  }
+  // A valid tar that ended early: without this the reader would quietly yield fewer samples.
+  if (ordinal < Math.min(segment.to, shard.samples)) {
+    throw new ShortShardError(shard.url, shardBytes, shard.samples, ordinal);
   }
   if (digest) {
     if (!digest.done) digest.finish();

@@ -43,10 +43,24 @@ export class HashIndex {
 
   /** The earliest added entry within `radius` bits of `hash`, if any. */
   nearest(hash: string): { key: string; distance: number } | undefined {
-    let best: { index: number; distance: number } | undefined;
+    let best: number | undefined;
+    for (const i of this.candidates(hash)) if (best === undefined || i < best) best = i;
+    return best === undefined ? undefined : this.entryAt(best, hash);
+  }
+
+  /** Every entry within `radius` bits of `hash`, in the order added. */
+  within(hash: string): { key: string; distance: number }[] {
+    return [...this.candidates(hash)].sort((a, b) => a - b).map((i) => this.entryAt(i, hash));
+  }
+
+  private entryAt(i: number, hash: string): { key: string; distance: number } {
+    return { key: this.entries[i]!.key, distance: hamming(hash, this.entries[i]!.hash) };
+  }
+
+  private candidates(hash: string): Set<number> {
+    const found = new Set<number>();
     const consider = (i: number) => {
-      const d = hamming(hash, this.entries[i]!.hash);
-      if (d <= this.radius && (!best || i < best.index)) best = { index: i, distance: d };
+      if (!found.has(i) && hamming(hash, this.entries[i]!.hash) <= this.radius) found.add(i);
     };
     if (this.blocks.length === 0) {
       for (let i = 0; i < this.entries.length; i++) consider(i);
@@ -56,7 +70,7 @@ export class HashIndex {
         for (const i of this.buckets[b]!.get(this.blockKey(bits, b)) ?? []) consider(i);
       }
     }
-    return best ? { key: this.entries[best.index]!.key, distance: best.distance } : undefined;
+    return found;
   }
 }
 
@@ -67,8 +81,8 @@ function toBits(hash: string): string {
 }
 
 /**
- * A committed shard's kept hashes, written by commit right after the sidecar. Later filters
- * compare against the indexes present when they run (see filter/README.md, "Run-wide dedupe").
+ * A committed shard's kept hashes, written by commit before its sidecar, for the run-level pass
+ * (`RunDedupe`) the run index writer makes (see filter/README.md, "Dedupe").
  */
 export const DedupeIndexSchema = z.object({
   format: z.literal('synfarm-dedupe-v1'),
@@ -81,4 +95,57 @@ const INDEX_KEY = /\/dedupe\/shard-(\d{6})\.json$/;
 export function shardOfDedupeIndex(key: string): number | undefined {
   const m = INDEX_KEY.exec(key);
   return m ? Number(m[1]) : undefined;
+}
+
+export interface Exclusion {
+  key: string;
+  duplicateOf: string;
+}
+
+const shardOfKey = (key: string) => key.slice(0, key.indexOf('_'));
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The run-level near-duplicate pass. Rule: a committed sample is excluded when a sample of
+ * another committed shard with a smaller key lies within the radius; it names the smallest such
+ * key. Within a shard the filter already decided (in planned order). The rule looks only at
+ * the set of committed samples, never at the order shards arrived in, so exclusions only grow
+ * as shards commit and the final list is a pure function of the spec.
+ */
+export class RunDedupe {
+  private readonly index: HashIndex;
+  private readonly indexed = new Set<number>();
+
+  constructor(radius: number) {
+    this.index = new HashIndex(radius);
+  }
+
+  has(shard: number): boolean {
+    return this.indexed.has(shard);
+  }
+
+  /** The shards added so far. */
+  shards(): number[] {
+    return [...this.indexed];
+  }
+
+  /** Adds one shard's kept hashes; returns the exclusions its arrival creates (either side). */
+  addShard(index: DedupeIndex): Exclusion[] {
+    if (this.indexed.has(index.shard)) return [];
+    const out = new Map<string, Exclusion>();
+    const note = (key: string, duplicateOf: string) => {
+      const prev = out.get(key);
+      if (!prev || byKey(duplicateOf, prev.duplicateOf) < 0) out.set(key, { key, duplicateOf });
+    };
+    for (const h of index.hashes) {
+      for (const m of this.index.within(h.phash)) {
+        if (shardOfKey(m.key) === shardOfKey(h.key)) continue;
+        if (byKey(m.key, h.key) < 0) note(h.key, m.key);
+        else note(m.key, h.key);
+      }
+    }
+    for (const h of index.hashes) this.index.add(h.phash, h.key);
+    this.indexed.add(index.shard);
+    return [...out.values()].sort((a, b) => byKey(a.key, b.key));
+  }
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
-import { runKeys, shardOfSidecar } from '../run/layout';
-import { parseSidecar, type Sidecar } from '../run/sidecar';
+import { runKeys } from '../run/layout';
+import { RunObjects } from '../run/objects';
+import type { Sidecar } from '../run/sidecar';
 import type { ObjectStore } from '../storage/object-store';
 import { ENTROPY_BINS, emptyQuality, MAX_ENTROPY_BITS, mergeQuality } from './metrics';
 
@@ -43,19 +44,9 @@ export const RunReportSchema = z.object({
 });
 export type RunReport = z.infer<typeof RunReportSchema>;
 
-/** The committed sidecars (a sidecar whose tar has the size it records), in shard order. */
+/** The committed sidecars, by the one definition in run/objects.ts, in shard order. */
 export async function committedSidecars(store: ObjectStore, runId: string): Promise<Sidecar[]> {
-  const keys = runKeys(runId);
-  const sizes = new Map<string, number>();
-  for await (const obj of store.list(keys.shardsPrefix)) sizes.set(obj.key, obj.size);
-  const out: Sidecar[] = [];
-  for (const key of sizes.keys()) {
-    const shard = shardOfSidecar(key);
-    if (shard === undefined) continue;
-    const sidecar = parseSidecar(await store.get(key));
-    if (sizes.get(keys.shardTar(shard)) === sidecar.bytes) out.push(sidecar);
-  }
-  return out.sort((a, b) => a.shard - b.shard);
+  return (await new RunObjects(store, runId).listShards()).committed;
 }
 
 /** The report from sidecars alone (pure, for tests and for any caller holding sidecars). */

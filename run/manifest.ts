@@ -32,8 +32,98 @@ export const ManifestSchema = z.object({
   rejectsByReason: z.record(z.string(), z.number().int()),
   /** e.g. `s3://bucket/prefix/run/shards/shard-{000000..000007}.tar`, for webdataset. */
   urlTemplate: z.string().nullable(),
+  /**
+   * Run-level near-duplicates: samples readers skip, each with the earlier key (in key order)
+   * it duplicates. Only ever grows; final when `state` is `complete` (see README, "Dedupe").
+   */
+  excluded: z.array(z.object({ key: z.string(), duplicateOf: z.string() })).default([]),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** What the run index keeps of one committed shard: the sidecar's counts, nothing per sample. */
+export const IndexEntrySchema = z.object({
+  shard: z.number().int().min(0),
+  samples: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  sha256: z.string(),
+  shortfall: z.number().int().min(0),
+  classHistogram: z.array(z.number().int().min(0)),
+  rejectsByReason: z.record(z.string(), z.number().int().min(0)),
+});
+export type IndexEntry = z.infer<typeof IndexEntrySchema>;
+
+export function indexEntryOf(s: Sidecar): IndexEntry {
+  const { shard, samples, bytes, sha256, shortfall, classHistogram, rejectsByReason } = s;
+  return { shard, samples, bytes, sha256, shortfall, classHistogram, rejectsByReason };
+}
+
+function sortedCounts(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The index with `entries` merged in: shards already present are left as they are (a sidecar
+ * never changes), new ones are added and counted into the totals. The result never names fewer
+ * shards than `previous`, and is the same whatever order the entries arrive in, so the final
+ * index of a disturbed run is byte-identical to an undisturbed one's.
+ */
+export function mergeIndex(
+  previous: Manifest | undefined,
+  args: { runId: string; baseUrl: string; plannedShards: number; plannedSamples: number },
+  entries: readonly IndexEntry[],
+  excluded: readonly { key: string; duplicateOf: string }[] = [],
+): { manifest: Manifest; added: number[] } {
+  const base = args.baseUrl.replace(/\/+$/, '');
+  const shards = new Map((previous?.shards ?? []).map((s) => [s.shard, s]));
+  const totals = { ...(previous?.totals ?? { shards: 0, samples: 0, bytes: 0, shortfall: 0 }) };
+  const classHistogram = [...(previous?.classHistogram ?? [])];
+  const rejectsByReason = { ...(previous?.rejectsByReason ?? {}) };
+  const added: number[] = [];
+  for (const e of [...entries].sort((a, b) => a.shard - b.shard)) {
+    if (shards.has(e.shard)) continue;
+    added.push(e.shard);
+    shards.set(e.shard, {
+      shard: e.shard,
+      url: `${base}/${args.runId}/shards/${shardName(e.shard)}.tar`,
+      samples: e.samples,
+      bytes: e.bytes,
+      sha256: e.sha256,
+    });
+    totals.shards += 1;
+    totals.samples += e.samples;
+    totals.bytes += e.bytes;
+    totals.shortfall += e.shortfall;
+    e.classHistogram.forEach((n, i) => {
+      classHistogram[i] = (classHistogram[i] ?? 0) + n;
+    });
+    for (const [reason, n] of Object.entries(e.rejectsByReason))
+      rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + n;
+  }
+  const list = [...shards.values()].sort((a, b) => a.shard - b.shard);
+  const byKey = new Map((previous?.excluded ?? []).map((x) => [x.key, x]));
+  // The smallest duplicate wins, so the final list does not depend on the order shards came in.
+  for (const x of excluded) {
+    const prev = byKey.get(x.key);
+    if (!prev || x.duplicateOf < prev.duplicateOf) byKey.set(x.key, { ...x });
+  }
+  const range = braceRange(list.map((s) => s.shard));
+  return {
+    added,
+    manifest: {
+      format: 'synfarm-manifest-v1',
+      runId: args.runId,
+      state: list.length >= args.plannedShards ? 'complete' : 'running',
+      plannedShards: args.plannedShards,
+      plannedSamples: args.plannedSamples,
+      shards: list,
+      totals,
+      classHistogram,
+      rejectsByReason: sortedCounts(rejectsByReason),
+      urlTemplate: range === null ? null : `${base}/${args.runId}/shards/shard-${range}.tar`,
+      excluded: [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    },
+  };
+}
 
 /** `{000000..000007}` when the shards are contiguous, else a comma list: webdataset expands both. */
 export function braceRange(shards: readonly number[]): string | null {
@@ -45,6 +135,7 @@ export function braceRange(shards: readonly number[]): string | null {
   return `{${sorted.map((s) => shardName(s).slice(6)).join(',')}}`;
 }
 
+/** The index of exactly these sidecars (tests, and readers without a manifest). */
 export function buildManifest(args: {
   runId: string;
   baseUrl: string;
@@ -52,41 +143,7 @@ export function buildManifest(args: {
   plannedSamples: number;
   sidecars: readonly Sidecar[];
 }): Manifest {
-  const sidecars = [...args.sidecars].sort((a, b) => a.shard - b.shard);
-  const classHistogram: number[] = [];
-  const rejectsByReason: Record<string, number> = {};
-  for (const s of sidecars) {
-    s.classHistogram.forEach((n, i) => {
-      classHistogram[i] = (classHistogram[i] ?? 0) + n;
-    });
-    for (const [reason, n] of Object.entries(s.rejectsByReason))
-      rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + n;
-  }
-  const base = args.baseUrl.replace(/\/+$/, '');
-  const range = braceRange(sidecars.map((s) => s.shard));
-  return {
-    format: 'synfarm-manifest-v1',
-    runId: args.runId,
-    state: sidecars.length === args.plannedShards ? 'complete' : 'running',
-    plannedShards: args.plannedShards,
-    plannedSamples: args.plannedSamples,
-    shards: sidecars.map((s) => ({
-      shard: s.shard,
-      url: `${base}/${args.runId}/shards/${shardName(s.shard)}.tar`,
-      samples: s.samples,
-      bytes: s.bytes,
-      sha256: s.sha256,
-    })),
-    totals: {
-      shards: sidecars.length,
-      samples: sidecars.reduce((n, s) => n + s.samples, 0),
-      bytes: sidecars.reduce((n, s) => n + s.bytes, 0),
-      shortfall: sidecars.reduce((n, s) => n + s.shortfall, 0),
-    },
-    classHistogram,
-    rejectsByReason,
-    urlTemplate: range === null ? null : `${base}/${args.runId}/shards/shard-${range}.tar`,
-  };
+  return mergeIndex(undefined, args, args.sidecars.map(indexEntryOf)).manifest;
 }
 
 /** The `wids` shard index (random access for webdataset's indexed reader). */

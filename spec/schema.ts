@@ -239,11 +239,6 @@ const FilterObject = z.strictObject(
     maxMeanLuma: numberIn(0, 255).default(235),
     /** Fraction of the face crop crushed to black or blown to white above which it is badly exposed. */
     maxClippedFraction: numberIn(0, 1).default(0.4),
-    /**
-     * Where near-duplicates are looked for: 'shard' (a pure function of the shard's own samples)
-     * or 'run' (also the kept hashes of shards committed before this shard's round was filtered).
-     */
-    dedupeScope: oneOf(['shard', 'run']).default('run'),
     /** Steer deficit rounds toward what the calibrator recognises (guidance/). */
     guidance: z.boolean({ error: 'true or false' }).default(true),
     /** Classes whose acceptance in a round is below this get guidance for the next round. */
@@ -255,7 +250,7 @@ const FilterObject = z.strictObject(
     guidanceSuppress: numberIn(0, 1).default(0.5),
   },
   mapping(
-    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, dedupeScope, guidance*)',
+    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, guidance*)',
   ),
 );
 export const FilterSchema = FilterObject.prefault({});

@@ -8,6 +8,7 @@ export type StorageErrorCode =
   | 'access-denied'
   | 'invalid-credentials'
   | 'missing-credentials'
+  | 'expired-credentials'
   | 'store-unreachable'
   | 'unsupported-url'
   | 'invalid-key'
@@ -45,7 +46,8 @@ export class BucketNotFoundError extends StorageError {
 
 export class AccessDeniedError extends StorageError {
   override readonly name: string = 'AccessDeniedError';
-  readonly code: 'access-denied' | 'invalid-credentials' | 'missing-credentials' = 'access-denied';
+  readonly code: 'access-denied' | 'invalid-credentials' | 'missing-credentials' | 'expired-credentials' =
+    'access-denied';
   constructor(
     readonly bucket: string,
     readonly endpoint: string,
@@ -66,6 +68,20 @@ export class InvalidCredentialsError extends AccessDeniedError {
       endpoint,
       `S3 rejected the credentials for bucket "${bucket}" at endpoint ${endpoint}: ` +
         'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or your profile.',
+    );
+  }
+}
+
+/** Temporary credentials (a session token) expired: retried, since the provider chain renews them. */
+export class ExpiredCredentialsError extends AccessDeniedError {
+  override readonly name = 'ExpiredCredentialsError';
+  override readonly code = 'expired-credentials';
+  constructor(bucket: string, endpoint: string) {
+    super(
+      bucket,
+      endpoint,
+      `S3 said the session credentials for bucket "${bucket}" at ${endpoint} expired: ` +
+        'they are refreshed and the request retried; if this persists, renew the session (e.g. aws sso login).',
     );
   }
 }

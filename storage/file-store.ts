@@ -64,6 +64,11 @@ export class FileObjectStore implements ObjectStore {
     return this.#writeAtomically(key, 'no-replace', (file) => file.writeFile(body));
   }
 
+  async abortIncompleteUploads(prefix: string): Promise<number> {
+    assertValidPrefix(prefix);
+    return 0;
+  }
+
   async get(key: string): Promise<Uint8Array> {
     assertValidKey(key);
     try {

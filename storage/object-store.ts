@@ -34,6 +34,12 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * Aborts unfinished multipart uploads under a prefix (left by killed writers, and billed until
+   * aborted); returns how many. The file store has none to abort: its temp files are unlinked on
+   * failure, so it returns 0.
+   */
+  abortIncompleteUploads(prefix: string): Promise<number>;
   /** A URL a consumer without synfarm can read: presigned https for S3, file:// for local. */
   publicUrl(key: string, options?: { expiresInSeconds?: number }): Promise<string>;
 }

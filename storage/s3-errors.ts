@@ -1,6 +1,7 @@
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  ExpiredCredentialsError,
   InvalidCredentialsError,
   InvalidRangeError,
   KeyConflictError,
@@ -37,11 +38,12 @@ const CREDENTIAL_CODES = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
   'InvalidToken',
-  'ExpiredToken',
-  'TokenRefreshRequired',
   'InvalidClientTokenId',
   'XAdminUserNotFound', // versitygw's answer to an unknown access key
 ]);
+
+/** Temporary credentials that ran out: the provider chain refreshes them, so a retry helps. */
+const EXPIRED_CODES = new Set(['ExpiredToken', 'TokenRefreshRequired', 'RequestExpired']);
 
 /** What an SDK error says, without its request/response dump. */
 export function sdkErrorSummary(error: unknown): { code: string; status?: number; message: string } {
@@ -73,6 +75,7 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext): Error {
   if (network && NETWORK_CODES.has(network)) return new StoreUnreachableError(ctx.endpoint, network);
   if (code === 'TimeoutError') return new StoreUnreachableError(ctx.endpoint, 'timeout');
   if (code === 'CredentialsProviderError') return new MissingCredentialsError(ctx.bucket, ctx.endpoint);
+  if (EXPIRED_CODES.has(code)) return new ExpiredCredentialsError(ctx.bucket, ctx.endpoint);
   if (CREDENTIAL_CODES.has(code)) return new InvalidCredentialsError(ctx.bucket, ctx.endpoint);
   if (code === 'AccessDenied' || code === 'AllAccessDisabled') {
     return new AccessDeniedError(ctx.bucket, ctx.endpoint);

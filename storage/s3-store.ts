@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -246,6 +248,37 @@ export class S3ObjectStore implements ObjectStore {
     }
     if (batch.length > 0) await flush();
     return deleted;
+  }
+
+  async abortIncompleteUploads(prefix: string): Promise<number> {
+    assertValidPrefix(prefix);
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      const page = await this.#send('ListMultipartUploads', undefined, () =>
+        this.#client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.#key(prefix),
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        ),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        const { Key, UploadId } = u;
+        await this.#send('AbortMultipartUpload', Key.slice(this.prefix.length), () =>
+          this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })),
+        );
+        aborted++;
+      }
+      const more = page.IsTruncated === true;
+      KeyMarker = more ? page.NextKeyMarker : undefined;
+      UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (KeyMarker);
+    return aborted;
   }
 
   async publicUrl(key: string, options?: { expiresInSeconds?: number }): Promise<string> {

@@ -4,7 +4,8 @@ import type { FarmClient } from '../client/runs';
 import { devUp, stopTemporal } from '../infra/dev-stack';
 import { runKeys } from '../run/layout';
 import { type Spec, specToJson } from '../spec';
-import type { Progress } from '../workflows/dataset';
+import { progressQuery } from '../workflows/api';
+import { shardWorkflow } from '../workflows/shard';
 import { taskQueues } from '../workflows/task-queues';
 import { TEST_STACK_CONFIG } from './global-setup';
 import { exited, spawnWorker } from './support/child-worker';
@@ -142,7 +143,7 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       const queues = taskQueues(slow.queuePrefix);
       await slow.client.store(spec.output).put(runKeys(spec.runId).spec, specToJson(spec));
       // A leftover execution of shard 0, as a terminated parent may leave behind for a moment.
-      const leftover = await slow.client.client.workflow.start('shardWorkflow', {
+      const leftover = await slow.client.client.workflow.start(shardWorkflow, {
         workflowId: `${spec.runId}/shard-0`,
         taskQueue: queues.workflows,
         args: [
@@ -176,14 +177,14 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       await slow.client.setWindow(spec.runId, 3);
       const handle = slow.client.client.workflow.getHandle(spec.runId);
       await waitUntil('the paused run has drained', async () => {
-        const p = await handle.query<Progress>('progress');
+        const p = await handle.query(progressQuery);
         return p.state === 'paused' && p.shards.running === 0;
       });
-      const held = await handle.query<Progress>('progress');
+      const held = await handle.query(progressQuery);
       expect(held.window).toBe(3);
       expect(held.shards.committed).toBeLessThan(SHARDS);
       await setTimeout(1500);
-      expect((await handle.query<Progress>('progress')).shards.committed).toBe(held.shards.committed);
+      expect((await handle.query(progressQuery)).shards.committed).toBe(held.shards.committed);
       await slow.client.setPaused(spec.runId, false);
       expect((await handle.result()).samples).toBe(24);
     } finally {

@@ -4,6 +4,7 @@ import { ManifestSchema } from '../run/manifest';
 import { parseSidecar } from '../run/sidecar';
 import { readSamples } from '../webdataset';
 import { buildWorkflowBundle } from '../workers/bundle';
+import { datasetWorkflow } from '../workflows/dataset';
 import { taskQueues } from '../workflows/task-queues';
 import { type InProcessFarm, startFarm, TEST_TIMEOUTS, testSpec, uniqueId } from './support/farm';
 
@@ -140,7 +141,7 @@ describe('farm: a run through the real Temporal server and S3', () => {
     // ...and a workflow started without that check fails on its first activity, once.
     const queues = taskQueues(farm.queuePrefix);
     const started = Date.now();
-    const handle = await farm.client.client.workflow.start('datasetWorkflow', {
+    const handle = await farm.client.client.workflow.start(datasetWorkflow, {
       workflowId: spec.runId,
       taskQueue: queues.workflows,
       args: [{ outputUrl: spec.output, runId: spec.runId, queues, window: 2, timeouts: TEST_TIMEOUTS }],

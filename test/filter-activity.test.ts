@@ -6,13 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { createCommit } from '../activities/commit';
 import type { ActivityDeps } from '../activities/deps';
 import { filterRound, readDecisions } from '../activities/filter';
-import { packGeneratedPart, packLabels } from '../activities/parts';
 import { createRunContexts } from '../activities/run-context';
+import { createRunIndexActivities } from '../activities/run-index';
 import { createGenerate } from '../activities/stages';
+import type { CommitResult } from '../activities/types';
 import type { Calibration } from '../models/calibrator/schema';
 import { createProceduralGenerator, renderOne } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { runKeys } from '../run/layout';
+import { ManifestSchema } from '../run/manifest';
+import { packGeneratedPart, packLabels } from '../run/parts';
 import { parseSidecar } from '../run/sidecar';
 import { resolveSpec, specToJson } from '../spec';
 import { openStore } from '../storage';
@@ -23,7 +26,7 @@ import { inActivity } from './support/in-activity';
  * A run of 2 shards x 2 samples (one happy, one sad each) on a file:// store, with parts written
  * by hand: the images chosen per test, labels as an ensemble would give with a face found.
  */
-async function setup(images: Record<string, Uint8Array>, dedupeScope: 'shard' | 'run' = 'run') {
+async function setup(images: Record<string, Uint8Array>) {
   const dir = mkdtempSync(path.join(tmpdir(), 'synfarm-filter-'));
   const output = pathToFileURL(dir).href;
   const spec = resolveSpec({
@@ -32,7 +35,7 @@ async function setup(images: Record<string, Uint8Array>, dedupeScope: 'shard' | 
     shardSize: 2,
     classes: ['happy', 'sad'],
     generator: { backend: 'procedural', batchSize: 8 },
-    filter: { dedupeScope, maxRounds: 2 },
+    filter: { maxRounds: 2 },
     output,
   });
   const store = openStore(output);
@@ -111,42 +114,65 @@ describe('filter activity: near-duplicates within a shard and run-wide', () => {
     expect(ok.current.decisions.map((d) => d.keep)).toEqual([true, true]);
   });
 
-  it('compares against committed shards only, records which, and reuses its stored decision', async () => {
+  it('a shard decides the same whether or not another shard is committed, and reuses its decision', async () => {
     const a = (await renderOne({ className: 'happy', seed: 11 })).bytes;
     const b = (await renderOne({ className: 'sad', seed: 12 })).bytes;
     const c = (await renderOne({ className: 'sad', seed: 13 })).bytes;
-    const t = await setup({ '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': c });
-    const ref0 = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
-    const ref1 = { ...ref0, shard: 1 };
-    await t.stage(0, 0);
-    expect((await filterRound(t.ctx, { ...ref0, round: 0 })).current.comparedShards).toEqual([]);
-    await inActivity(() => t.commit(ref0));
-    const index = JSON.parse(Buffer.from(await t.store.get(runKeys(t.spec.runId).dedupeIndex(0))).toString());
-    expect(index.hashes).toHaveLength(2);
+    const images = { '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': c };
+    const alone = await setup(images);
+    const ref1 = { outputUrl: alone.output, runId: alone.spec.runId, shard: 1 };
+    await alone.stage(1, 0);
+    const first = await filterRound(alone.ctx, { ...ref1, round: 0 });
 
-    await t.stage(1, 0);
-    const r = await filterRound(t.ctx, { ...ref1, round: 0 });
-    expect(r.current.comparedShards).toEqual([0]);
-    expect(r.current.decisions.map((d) => d.reasons)).toEqual([['near-duplicate'], []]);
+    const after = await setup(images);
+    const ref0 = { outputUrl: after.output, runId: after.spec.runId, shard: 0 };
+    await after.stage(0, 0);
+    await filterRound(after.ctx, { ...ref0, round: 0 });
+    await inActivity(() => after.commit(ref0));
+    await after.stage(1, 0);
+    const second = await filterRound(after.ctx, { ...ref0, shard: 1, round: 0 });
+    expect(second.current).toEqual(first.current);
+    // The repeat of shard 0's image is kept here: across shards the run index decides.
+    expect(second.current.decisions.every((d) => d.keep)).toBe(true);
     // A retry reads the stored decisions back instead of deciding again.
-    await t.store.delete(runKeys(t.spec.runId).dedupeIndex(0));
-    const again = await filterRound(t.ctx, { ...ref1, round: 0 });
-    expect(again.current).toEqual(r.current);
-    expect(await readDecisions(t.ctx, 1, 0)).toEqual(r.current);
+    const again = await filterRound(after.ctx, { ...ref0, shard: 1, round: 0 });
+    expect(again.current).toEqual(second.current);
+    expect(await readDecisions(after.ctx, 1, 0)).toEqual(second.current);
   });
 
-  it("with dedupeScope 'shard' a shard never looks at other shards", async () => {
-    const a = (await renderOne({ className: 'happy', seed: 21 })).bytes;
-    const b = (await renderOne({ className: 'sad', seed: 22 })).bytes;
-    const t = await setup({ '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': b }, 'shard');
-    const ref0 = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
-    await t.stage(0, 0);
-    await filterRound(t.ctx, { ...ref0, round: 0 });
-    await inActivity(() => t.commit(ref0));
-    await t.stage(1, 0);
-    const r = await filterRound(t.ctx, { ...ref0, shard: 1, round: 0 });
-    expect(r.current.comparedShards).toBeUndefined();
-    expect(r.current.decisions.every((d) => d.keep)).toBe(true);
+  it('the run index excludes a cross-shard near-duplicate by key order, whatever order shards arrive in', async () => {
+    const a = (await renderOne({ className: 'happy', seed: 11 })).bytes;
+    const b = (await renderOne({ className: 'sad', seed: 12 })).bytes;
+    const c = (await renderOne({ className: 'sad', seed: 13 })).bytes;
+    const images = { '0/0/happy': a, '0/0/sad': b, '1/0/happy': a, '1/0/sad': c };
+    const manifests: string[] = [];
+    for (const order of [
+      [0, 1],
+      [1, 0],
+    ]) {
+      const t = await setup(images);
+      const results: CommitResult[] = [];
+      for (const shard of [0, 1]) {
+        const ref = { outputUrl: t.output, runId: t.spec.runId, shard };
+        await t.stage(shard, 0);
+        await filterRound(t.ctx, { ...ref, round: 0 });
+        results[shard] = await inActivity(() => t.commit(ref));
+      }
+      const index = createRunIndexActivities(t.contexts);
+      const run = { outputUrl: t.output, runId: t.spec.runId };
+      for (const shard of order) {
+        const { alreadyCommitted: _, ...entry } = results[shard]!;
+        await inActivity(() => index.recordShards(run, [entry]));
+      }
+      const manifest = ManifestSchema.parse(
+        JSON.parse(Buffer.from(await t.store.get(t.ctx.keys.manifest)).toString()),
+      );
+      expect(manifest.excluded).toEqual([{ key: '000001_000000', duplicateOf: '000000_000000' }]);
+      expect(manifest.state).toBe('complete');
+      const base = t.store.url;
+      manifests.push(JSON.stringify(manifest).split(base).join('BASE'));
+    }
+    expect(manifests[1]).toBe(manifests[0]);
   });
 
   it('commit records quality aggregates in the sidecar', async () => {

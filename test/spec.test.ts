@@ -70,7 +70,6 @@ describe('parseSpec: good specs', () => {
         minMeanLuma: 20,
         maxMeanLuma: 235,
         maxClippedFraction: 0.4,
-        dedupeScope: 'run',
         guidance: true,
         guidanceMinAcceptance: 0.9,
         guidanceGain: 0.5,

@@ -3,8 +3,10 @@ import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { isInputError } from '../activities/failures';
 import {
   BucketNotFoundError,
+  ExpiredCredentialsError,
   InvalidCredentialsError,
   MissingCredentialsError,
   mapS3Error,
@@ -244,12 +246,25 @@ describe('mapS3Error', () => {
 
   it('maps the codes AWS uses for bad credentials, missing keys and missing credentials', () => {
     expect(mapS3Error(sdkError('InvalidAccessKeyId', 403), ctx)).toBeInstanceOf(InvalidCredentialsError);
-    expect(mapS3Error(sdkError('ExpiredToken', 400), ctx)).toBeInstanceOf(InvalidCredentialsError);
+    expect(mapS3Error(sdkError('ExpiredToken', 400), ctx)).toBeInstanceOf(ExpiredCredentialsError);
     expect(mapS3Error(sdkError('NoSuchKey', 404), ctx)).toBeInstanceOf(ObjectNotFoundError);
     const missing = Object.assign(new Error('Could not load credentials from any providers'), {
       name: 'CredentialsProviderError',
     });
     expect(mapS3Error(missing, ctx)).toBeInstanceOf(MissingCredentialsError);
+  });
+
+  // SDK errors built by hand (a test double): an expiring session or a provider timing out
+  // cannot be caused against the local server.
+  it('transient credential failures are retried by activities; wrong keys stop the run', () => {
+    const provider = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    expect(isInputError(mapS3Error(provider, ctx))).toBe(false);
+    expect(isInputError(mapS3Error(sdkError('ExpiredToken', 400), ctx))).toBe(false);
+    expect(isInputError(mapS3Error(sdkError('TokenRefreshRequired', 400), ctx))).toBe(false);
+    expect(isInputError(mapS3Error(sdkError('InvalidAccessKeyId', 403), ctx))).toBe(true);
+    expect(isInputError(mapS3Error(sdkError('SignatureDoesNotMatch', 403), ctx))).toBe(true);
   });
 
   it('summarises an unknown server error in one line with its code and status', () => {

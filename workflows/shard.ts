@@ -1,20 +1,9 @@
 import { ActivityCancellationType, log, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-import type { CommitResult, ShardRef, StageTimeouts } from '../activities/types';
-import type { TaskQueues } from './task-queues';
+import type { Activities } from '../activities';
+import type { ShardRef } from '../activities/types';
+import type { ShardWorkflowInput, ShardWorkflowResult } from './api';
 
-type Activities = ReturnType<typeof createActivities>;
-
-export interface ShardWorkflowInput extends ShardRef {
-  queues: TaskQueues;
-  /** Deficit rounds allowed after round 0 (spec `filter.maxRounds`). */
-  maxRounds: number;
-  timeouts: StageTimeouts;
-}
-
-export interface ShardWorkflowResult extends CommitResult {
-  rounds: number;
-}
+export type { ShardWorkflowInput, ShardWorkflowResult } from './api';
 
 /** Bad input fails at once: retrying a missing model file or an invalid spec cannot help. */
 const NON_RETRYABLE = ['InvalidInput'];

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { Calibration } from '../models/calibrator/schema';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
+import type { StagedImage } from './parts';
+
+/**
+ * Shard assembly, pure: which kept samples make a shard, what each sample's `.json` says, the
+ * reject tallies and per-class acceptance. The filter and commit activities are I/O around it;
+ * tests drive it without Temporal or storage.
+ */
+
+/** One round's keep/reject decisions, stored beside its parts for commit and for the record. */
+export const RoundDecisionsSchema = z.object({
+  round: z.number().int(),
+  decisions: z.array(
+    z.object({
+      key: z.string(),
+      classIndex: z.number().int(),
+      keep: z.boolean(),
+      reasons: z.array(z.string()),
+      /** Calibrated class (null without a label): acceptance and recognition per round need it. */
+      cls: z.number().int().nullable().optional(),
+      /** Perceptual hash of the image, when the calibrator found a face to judge. */
+      phash: z.string().optional(),
+      details: z
+        .object({ aus: z.array(z.string()).optional(), duplicateOf: z.string().optional() })
+        .optional(),
+    }),
+  ),
+});
+export type RoundDecisions = z.infer<typeof RoundDecisionsSchema>;
+
+/** Staged parts of a round: its decisions list every sample in planned order, batch by batch. */
+export function partsOfRound(round: RoundDecisions, batchSize: number): number {
+  return Math.ceil(round.decisions.length / batchSize);
+}
+
+/** Kept samples per intended class over the given rounds. */
+export function keptByClass(rounds: readonly RoundDecisions[]): number[] {
+  const kept = AFFECTNET_CLASSES.map(() => 0);
+  for (const r of rounds) for (const d of r.decisions) if (d.keep) kept[d.classIndex]! += 1;
+  return kept;
+}
+
+/** What the shard still lacks per class index, against its planned counts. */
+export function deficitByClass(planned: readonly number[], rounds: readonly RoundDecisions[]): number[] {
+  const kept = keptByClass(rounds);
+  return planned.map((n, c) => Math.max(0, n - (kept[c] ?? 0)));
+}
+
+/** Which kept samples make the shard: per intended class, the earliest up to the planned count. */
+export function chooseSamples(rounds: readonly RoundDecisions[], planned: readonly number[]): Set<string> {
+  const taken = planned.map(() => 0);
+  const chosen = new Set<string>();
+  for (const round of rounds) {
+    for (const d of round.decisions) {
+      if (d.keep && taken[d.classIndex]! < planned[d.classIndex]!) {
+        taken[d.classIndex]! += 1;
+        chosen.add(d.key);
+      }
+    }
+  }
+  return chosen;
+}
+
+/** Rejected samples per reason over the given decisions. */
+export function rejectTallies(rounds: readonly RoundDecisions[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const round of rounds)
+    for (const d of round.decisions) for (const reason of d.reasons) out[reason] = (out[reason] ?? 0) + 1;
+  return out;
+}
+
+/** Of a round's samples intended as class `c`: how many, the kept share, the kept-and-recognised share. */
+export function acceptance(
+  round: RoundDecisions | undefined,
+  c: number,
+): { n: number; rate: number | null; recognised: number | null } {
+  const mine = round?.decisions.filter((d) => d.classIndex === c) ?? [];
+  const share = (n: number) => (mine.length === 0 ? null : Math.round((n / mine.length) * 1e4) / 1e4);
+  return {
+    n: mine.length,
+    rate: share(mine.filter((d) => d.keep).length),
+    recognised: share(mine.filter((d) => d.keep && d.cls === c).length),
+  };
+}
+
+/** The sample's `.json`: intended and calibrated labels, AUs, prompt, seeds, model ids. */
+export function sampleJson(img: StagedImage, label: Calibration, runSeed: number): string {
+  const r = img.request;
+  return JSON.stringify({
+    key: r.key,
+    shard: r.shard,
+    index: r.index,
+    round: r.round,
+    intended: { classIndex: r.classIndex, className: r.className },
+    label: {
+      classIndex: label.classIndex ?? r.classIndex,
+      className: label.className ?? r.className,
+      confidence: label.confidence,
+      soft: label.softLabel,
+      agrees: label.agrees,
+    },
+    aus: { requested: r.aus, side: r.auSide, measured: label.aus.measured },
+    identity: r.identity,
+    prompt: r.prompt,
+    seeds: { run: runSeed, generator: r.generatorSeed },
+    generator: img.generator,
+    ...(img.generator.meta.guidance ? { guidance: img.generator.meta.guidance } : {}),
+    calibrator: label.calibrator,
+    calibration: { models: label.models, ensemble: label.ensemble, face: label.face },
+    image: { format: img.format, width: img.width, height: img.height },
+  });
+}
