@@ -42,6 +42,8 @@ export interface CompareOptions {
   work?: { count: number; unit: string };
   /** Untimed runs of each side first (JIT, connections, model kernels). */
   warmups?: number;
+  /** Print this process's CPU per side; off when the sides run in child processes. Default true. */
+  cpu?: boolean;
 }
 
 export const MIN_REPETITIONS = 3;

@@ -1,23 +1,16 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  decodeSamples,
-  openRun,
-  type RunHandle,
-  readRun,
-  shardUrls,
-  syntheticImages,
-  writeSyntheticRun,
-} from '../consumer';
+import { openRun, type RunHandle, shardUrls, syntheticImages, writeSyntheticRun } from '../consumer';
 import { openStore, type StoreOptions } from '../storage';
+import { compare, type Figures, type MaybeSide } from './compare';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
+const SHARDS = [250, 250, 250, 250, 250, 250];
 
 export interface BenchConsumerArgs {
   /** S3 options for the run's store (endpoint, region, credentials), e.g. the dev stack's. */
@@ -26,87 +19,160 @@ export interface BenchConsumerArgs {
   runId: string;
 }
 
+interface ReaderOutput {
+  samples: number;
+  start: number;
+  end: number;
+}
+
 /**
- * Read throughput over the same committed shards of one run: our streaming reader against Python's
- * webdataset (examples/python/loader.py, one process, no workers), each with decoding off (bytes
- * only) and on (JPEG to pixels, json and cls parsed). MB/s counts the shards' tar bytes for both.
- * Without arguments it writes a synthetic run (6 shards x 250 samples of 112-px JPEGs) into a temp
- * folder; pass a run on the dev stack's S3 to measure over the network path.
+ * Starts `processes` reader processes (rank r of `processes` each), all released at the same
+ * instant, and returns the seconds from the first loop's start to the last one's end: interpreter
+ * and module start-up are outside the figure, for both languages alike.
  */
-export async function benchConsumer(args?: BenchConsumerArgs): Promise<Record<string, number>> {
+async function readInProcesses(
+  command: (rank: number, startAt: number) => [string, string[]],
+  processes: number,
+  expectSamples: number,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const startAt = Date.now() + 4000; // room for tsx / python start-up on a busy machine
+  const outputs = await Promise.all(
+    Array.from({ length: processes }, async (_, rank) => {
+      const [file, args] = command(rank, startAt);
+      const { stdout } = await exec(file, args, { cwd: root, env, maxBuffer: 16 * 1024 * 1024 });
+      return JSON.parse(stdout.trim().split('\n').pop()!) as ReaderOutput;
+    }),
+  );
+  const samples = outputs.reduce((n, o) => n + o.samples, 0);
+  if (samples !== expectSamples) throw new Error(`readers saw ${samples} samples, expected ${expectSamples}`);
+  const start = Math.min(...outputs.map((o) => o.start));
+  return (Math.max(...outputs.map((o) => o.end)) - start) / 1000;
+}
+
+async function pythonCannotRun(): Promise<string | undefined> {
+  try {
+    await exec('bash', [path.join(root, 'scripts', 'python-env.sh')]);
+    return undefined;
+  } catch (error) {
+    return `no Python webdataset here (${String((error as { stderr?: string }).stderr ?? error).trim()})`;
+  }
+}
+
+/**
+ * Read throughput over the same committed shards: synfarm's reader against Python's webdataset,
+ * with the same parallelism on both sides: one process each, then one process per core each
+ * (rank r of N takes its share), each process decoding one image at a time. Without decoding
+ * (bytes only) and with it (JPEG to pixels via sharp / PIL, json and cls parsed). Each pair is
+ * interleaved, 3 times; the ratio is TS throughput / Python throughput (> 1: TS is faster).
+ * Without arguments it writes a synthetic run (6 shards x 250 samples of 112-px JPEGs) into a
+ * temp folder; pass a run on the dev stack's S3 to measure over the network path.
+ */
+export async function benchConsumer(args?: BenchConsumerArgs): Promise<Figures> {
   let cleanup = async () => {};
   let run: RunHandle;
+  const dir = await mkdtemp(path.join(tmpdir(), 'synfarm-bench-consumer-'));
   if (args) {
     run = await openRun(args.outputUrl, args.runId, args.storeOptions);
   } else {
-    const dir = await mkdtemp(path.join(tmpdir(), 'synfarm-bench-consumer-'));
-    cleanup = () => rm(dir, { recursive: true, force: true });
     const store = openStore(pathToFileURL(dir).href);
-    await writeSyntheticRun(store, 'bench', [250, 250, 250, 250, 250, 250], {
-      images: await syntheticImages(16, 112),
-    });
+    await writeSyntheticRun(store, 'bench', SHARDS, { images: await syntheticImages(16, 112) });
     run = await openRun(store.url, 'bench');
   }
+  cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    const bytes = run.shards.reduce((n, s) => n + s.bytes, 0);
     const samples = run.shards.reduce((n, s) => n + s.samples, 0);
-    const figures: Record<string, number> = { shards: run.shards.length, samples, megabytes: bytes / 1e6 };
-    const record = (name: string, seconds: number) => {
-      figures[`${name}SamplesPerSecond`] = samples / seconds;
-      figures[`${name}MegabytesPerSecond`] = bytes / 1e6 / seconds;
+    const list = path.join(dir, 'urls.txt');
+    await writeFile(list, `${(await shardUrls(run, { scheme: 'presigned' })).join('\n')}\n`);
+    const noPython = await pythonCannotRun();
+    // The TS readers open the run themselves: an S3 run's endpoint and credentials reach them in
+    // the environment (never on a command line, where other users could read them).
+    const o = args?.storeOptions;
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...(o?.endpoint ? { SYNFARM_S3_ENDPOINT: o.endpoint } : {}),
+      ...(o?.region ? { AWS_REGION: o.region } : {}),
+      ...(o?.credentials
+        ? {
+            AWS_ACCESS_KEY_ID: o.credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: o.credentials.secretAccessKey,
+          }
+        : {}),
     };
-    record('ts', await timeTs(run, false));
-    record('tsDecode', await timeTs(run, true));
-    const python = await timePython(run, false);
-    if (python !== undefined) {
-      record('python', python);
-      record('pythonDecode', (await timePython(run, true)) as number);
+    const figures: Figures = { 'consumer.shards': run.shards.length, 'consumer.samples': samples };
+    const cores = Math.max(2, availableParallelism());
+    for (const processes of [1, cores]) {
+      for (const decode of [false, true]) {
+        const flags = decode ? ['--decode'] : [];
+        const ts: MaybeSide = {
+          name: 'ts',
+          run: () =>
+            readInProcesses(
+              (rank, startAt) => [
+                process.execPath,
+                [
+                  '--import',
+                  'tsx',
+                  'bench/consumer/read-ts.ts',
+                  '--output',
+                  run.outputUrl,
+                  '--run',
+                  run.runId,
+                  '--rank',
+                  String(rank),
+                  '--world-size',
+                  String(processes),
+                  '--start-at',
+                  String(startAt),
+                  ...flags,
+                ],
+              ],
+              processes,
+              samples,
+              childEnv,
+            ),
+        };
+        const python: MaybeSide = noPython
+          ? { name: 'python', cannotRun: noPython }
+          : {
+              name: 'python',
+              run: () =>
+                readInProcesses(
+                  (rank, startAt) => [
+                    path.join(root, '.venv', 'bin', 'python'),
+                    [
+                      'bench/consumer/read_py.py',
+                      '--urls',
+                      list,
+                      '--rank',
+                      String(rank),
+                      '--world-size',
+                      String(processes),
+                      '--start-at',
+                      String(startAt),
+                      ...flags,
+                    ],
+                  ],
+                  processes,
+                  samples,
+                  process.env,
+                ),
+            };
+        Object.assign(
+          figures,
+          await compare({
+            name: `consumer.${decode ? 'decode' : 'bytes'}.${processes}_process${processes > 1 ? 'es' : ''}`,
+            sides: [ts, python],
+            ratio: 'rate',
+            cpu: false,
+            work: { count: samples, unit: 'samples' },
+          }),
+        );
+      }
     }
     return figures;
   } finally {
     await cleanup();
-  }
-}
-
-async function timeTs(run: RunHandle, decode: boolean): Promise<number> {
-  const start = performance.now();
-  let n = 0;
-  const samples = readRun({ run, shuffle: false });
-  if (decode) {
-    for await (const _ of decodeSamples(samples, { concurrency: 4 })) n++;
-  } else {
-    for await (const _ of samples) n++;
-  }
-  if (n === 0) throw new Error('the run has no committed samples to read');
-  return (performance.now() - start) / 1000;
-}
-
-/** Seconds the Python loader reports for its own read loop (interpreter start excluded). */
-async function timePython(run: RunHandle, decode: boolean): Promise<number | undefined> {
-  try {
-    await exec('bash', [path.join(root, 'scripts', 'python-env.sh')]);
-  } catch {
-    return undefined; // no Python here: the TS figures still stand
-  }
-  const dir = await mkdtemp(path.join(tmpdir(), 'synfarm-bench-urls-'));
-  try {
-    const list = path.join(dir, 'urls.txt');
-    await writeFile(list, `${(await shardUrls(run, { scheme: 'presigned' })).join('\n')}\n`);
-    const { stdout } = await exec(
-      path.join(root, '.venv', 'bin', 'python'),
-      [
-        path.join(root, 'examples', 'python', 'loader.py'),
-        '--urls',
-        list,
-        '--workers',
-        '0',
-        ...(decode ? ['--decode'] : []),
-      ],
-      { maxBuffer: 256 * 1024 * 1024 },
-    );
-    return (JSON.parse(stdout) as { seconds: number }).seconds;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -115,12 +181,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
 }
 
 /** The same comparison over the dev stack's S3 (`synfarm dev up`), which is what clusters read from. */
-export async function benchConsumerS3(): Promise<Record<string, number>> {
+export async function benchConsumerS3(): Promise<Figures> {
   const { benchStack } = await import('./stack');
   const stack = await benchStack();
   const store = openStore(`s3://${stack.bucket}/bench-consumer`, stack.s3);
-  await writeSyntheticRun(store, 'bench', [250, 250, 250, 250, 250, 250], {
-    images: await syntheticImages(16, 112),
-  });
+  await writeSyntheticRun(store, 'bench', SHARDS, { images: await syntheticImages(16, 112) });
   return benchConsumer({ storeOptions: stack.s3, outputUrl: store.url, runId: 'bench' });
 }
