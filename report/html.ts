@@ -82,9 +82,9 @@ function summary(p: ReportPage): string {
     ),
     card('face detected', pct(r.faceDetectionRate)),
     card(
-      'rejected',
+      'reject reasons',
       int(Object.values(r.rejectsByReason).reduce((a, b) => a + b, 0)),
-      'reasons counted per sample',
+      'given; a sample may have several',
     ),
     card('guided deficit rounds', int(r.guidanceRounds)),
   ].join('')}</div>`;
@@ -204,10 +204,10 @@ function throughput(p: ReportPage): string {
   if (points.length === 0)
     return `<section id="throughput"><h2>Throughput</h2><p class="note">No commit times recorded (no previews).</p></section>`;
   const spanMin = ((points.at(-1)?.at ?? 0) - (points[0]?.at ?? 0)) / 60_000;
-  const first = p.commits[0]?.samples ?? 0;
+  const firstSamples = p.commits[0]?.samples ?? 0;
   const rate =
     points.length > 1 && spanMin > 0
-      ? `${int(Math.round((total - first) / spanMin))} samples/min between the first and the last commit (${spanMin.toFixed(1)} min, ${points.length} shards)`
+      ? `${int(Math.round((total - firstSamples) / spanMin))} samples/min between the first and the last commit (${spanMin.toFixed(1)} min, ${points.length} shards)`
       : 'one commit so far: no rate yet';
   const chart = cumulativeChart({
     title: 'committed samples over time',
@@ -215,7 +215,8 @@ function throughput(p: ReportPage): string {
     format: (v) => int(Math.round(v)),
     width: 640,
   });
-  return `<section id="throughput"><h2>Throughput</h2><div class="panel"><h3>Committed samples over time</h3>${chart}<p class="note">${esc(rate)}. One dot per committed shard, at its commit time.</p></div></section>`;
+  const firstAt = p.commits[0]?.at ?? '';
+  return `<section id="throughput"><h2>Throughput</h2><div class="panel"><h3>Committed samples over time</h3>${chart}<p class="note">${esc(rate)}. One dot per committed shard, at its commit time; the first at ${esc(firstAt)}.</p></div></section>`;
 }
 
 function tile(s: PreviewSample, body: string): string {
