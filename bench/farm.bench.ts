@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { NativeConnection } from '@temporalio/worker';
 import { FarmClient } from '../client/runs';
 import { createTestPatternGenerator } from '../models/testpattern';
 import { createPlan } from '../plan';
@@ -9,10 +8,7 @@ import { runKeys } from '../run/layout';
 import { resolveSpec, type Spec } from '../spec';
 import { openStore } from '../storage';
 import { type Sample, writeTar } from '../webdataset';
-import { createWorkerDeps } from '../workers/deps';
-import { installQuietRuntime } from '../workers/runtime';
-import { createFarmWorkers } from '../workers/worker';
-import { taskQueues } from '../workflows/task-queues';
+import { startWorker } from '../workers/start';
 import { benchStack } from './stack';
 
 type Stack = Awaited<ReturnType<typeof benchStack>>;
@@ -30,26 +26,20 @@ function spec(stack: Stack, runId: string, target: number, shardSize: number): S
 }
 
 async function withFarm<T>(stack: Stack, fn: (client: FarmClient, prefix: string) => Promise<T>): Promise<T> {
-  installQuietRuntime();
   const prefix = `bench-${randomBytes(3).toString('hex')}-`;
-  const connection = await NativeConnection.connect({ address: stack.temporal.address });
-  const workers = await createFarmWorkers({
-    connection,
-    namespace: stack.temporal.namespace,
-    queues: taskQueues(prefix),
+  const worker = await startWorker({
+    temporal: stack.temporal,
+    s3: stack.s3,
+    queuePrefix: prefix,
     serve: ['workflows', 'gpu', 'cpu'],
-    deps: createWorkerDeps({ s3: stack.s3 }),
     shutdownGraceTime: '2s',
   });
-  const running = Promise.all(workers.map((w) => w.run()));
   const client = await FarmClient.connect({ temporal: stack.temporal, s3: stack.s3, queuePrefix: prefix });
   try {
     return await fn(client, prefix);
   } finally {
-    for (const w of workers) w.shutdown();
-    await running;
+    await worker.stop();
     await client.close();
-    await connection.close();
   }
 }
 

@@ -1,4 +1,3 @@
-import { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { FarmClient } from '../client/runs';
 import { devUp, readCredentials } from '../infra/dev-stack';
@@ -7,10 +6,7 @@ import { RunReportSchema } from '../report';
 import { runKeys } from '../run/layout';
 import { loadSpec, RunIdSchema } from '../spec';
 import type { ObjectStore } from '../storage/object-store';
-import { createWorkerDeps } from '../workers/deps';
-import { installQuietRuntime } from '../workers/runtime';
-import { createFarmWorkers } from '../workers/worker';
-import { taskQueues } from '../workflows/task-queues';
+import { startWorker } from '../workers/start';
 import { formatRejects } from './output';
 import { watchRun } from './runs';
 
@@ -50,17 +46,12 @@ export function registerDemoCommand(program: Command): void {
       // A fresh run id per invocation, so every `npm start` does the whole job again.
       const spec = { ...base, runId: RunIdSchema.parse(`${base.runId}-${stamp}`.slice(0, 63)) };
 
-      installQuietRuntime();
-      const connection = await NativeConnection.connect({ address: info.temporal.address });
-      const workers = await createFarmWorkers({
-        connection,
-        namespace: info.temporal.namespace,
-        queues: taskQueues(),
+      const worker = await startWorker({
+        temporal: info.temporal,
+        s3,
         serve: ['workflows', 'gpu', 'cpu'],
-        deps: createWorkerDeps({ s3 }),
         shutdownGraceTime: '5s',
       });
-      const running = Promise.all(workers.map((w) => w.run()));
       const client = await FarmClient.connect({ temporal: info.temporal, s3 });
       const started = Date.now();
       try {
@@ -86,10 +77,8 @@ export function registerDemoCommand(program: Command): void {
         );
         if (status.workflow !== 'completed') process.exitCode = 1;
       } finally {
-        for (const w of workers) w.shutdown();
-        await running;
+        await worker.stop();
         await client.close();
-        await connection.close();
       }
     });
 }

@@ -1,99 +1,98 @@
-import { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { resolveConnections } from '../infra/connections';
-import { log } from '../log/logger';
-import { createWorkerDeps } from '../workers/deps';
-import { installQuietRuntime } from '../workers/runtime';
-import { createFarmWorkers, QUEUE_KINDS, type QueueKind, runFarmWorkers } from '../workers/worker';
-import { taskQueues } from '../workflows/task-queues';
+import { describeConfig, loadWorkerConfig, resolveTargets } from '../workers/config';
+import { processCount, serveWorker } from '../workers/serve';
 
-function parseQueues(value: string): QueueKind[] {
-  if (value === 'all') return [...QUEUE_KINDS];
-  const kinds = value.split(',').map((s) => s.trim());
-  for (const k of kinds) {
-    if (!(QUEUE_KINDS as readonly string[]).includes(k)) {
-      throw Object.assign(
-        new Error(`--queues: got "${k}"; expected all, or a comma list of ${QUEUE_KINDS.join(', ')}`),
-        {
-          code: 'invalid-option',
-        },
-      );
-    }
-  }
-  return kinds as QueueKind[];
-}
-
-const int = (v: string) => Number.parseInt(v, 10);
-
+/**
+ * `synfarm worker`. No option has a commander default: an option left out must not hide the
+ * environment or the config file (precedence flags > env > file > defaults, in workers/config.ts).
+ */
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('serve task queues: workflows, gpu (generate, calibrate), cpu (filter, commit, manifest)')
-    .option('--queues <list>', 'all, or a comma list of workflows,gpu,cpu', 'all')
-    .option('--gpu <index>', 'pin this process to one GPU (sets CUDA_VISIBLE_DEVICES before TF.js loads)')
-    .option('--gpu-concurrency <n>', 'generate/calibrate tasks at once (size to the device)', int, 2)
-    .option('--cpu-concurrency <n>', 'filter/commit tasks at once', int, 8)
-    .option('--workflow-concurrency <n>', 'workflow tasks at once', int)
-    .option('--workflow-bundle <file>', 'workflow code bundled ahead of time (npm run build:workflows)')
+    .description(
+      'serve task queues: workflows, gpu (generate, calibrate), cpu (filter, commit, manifest); ' +
+        'settings from flags > env > --config file > defaults (docs/worker-config.md)',
+    )
+    .option('--config <file>', 'YAML or JSON file with worker settings (env SYNFARM_CONFIG)')
+    .option(
+      '--print-config',
+      'print the resolved settings (secrets masked) and where each came from, then exit',
+    )
+    .option('--queues <list>', 'all, or a comma list of workflows,gpu,cpu (env SYNFARM_QUEUES; default all)')
     .option(
       '--queue-prefix <prefix>',
-      'task-queue prefix (must match the launcher)',
-      process.env.SYNFARM_QUEUE_PREFIX ?? '',
+      'task-queue prefix, must match the launcher (env SYNFARM_QUEUE_PREFIX)',
     )
-    .action(
-      async (opts: {
-        queues: string;
-        gpu?: string;
-        gpuConcurrency: number;
-        cpuConcurrency: number;
-        workflowConcurrency?: number;
-        queuePrefix: string;
-        workflowBundle?: string;
-      }) => {
-        const serve = parseQueues(opts.queues);
-        // Must happen before any model code loads TF.js, which reads it once.
-        if (opts.gpu !== undefined) process.env.CUDA_VISIBLE_DEVICES = opts.gpu;
-        installQuietRuntime();
-        const conn = await resolveConnections();
-        const connection = await NativeConnection.connect({ address: conn.temporal.address });
-        const delay = Number(process.env.SYNFARM_TEST_PART_DELAY_MS ?? 0);
-        let workers: Awaited<ReturnType<typeof createFarmWorkers>>;
-        try {
-          workers = await createFarmWorkers({
-            connection,
-            namespace: conn.temporal.namespace,
-            queues: taskQueues(opts.queuePrefix),
-            serve,
-            deps: createWorkerDeps({ s3: conn.s3, testPartDelayMs: delay }),
-            concurrency: {
-              gpu: opts.gpuConcurrency,
-              cpu: opts.cpuConcurrency,
-              workflows: opts.workflowConcurrency,
+    .option(
+      '--processes <n>',
+      'worker processes on this node, supervised and restarted if they die (env SYNFARM_PROCESSES; ' +
+        'default: one per core with wasm/cpu TF.js, 1 with tfjs-node(-gpu), --gpu, or workflows only)',
+    )
+    .option('--gpu <index>', 'pin to one GPU: sets CUDA_VISIBLE_DEVICES before TF.js loads (env SYNFARM_GPU)')
+    .option(
+      '--tfjs-backend <name>',
+      'node-gpu | node | wasm | cpu (env SYNFARM_TFJS_BACKEND; default: best installed)',
+    )
+    .option(
+      '--gpu-concurrency <n>',
+      'generate/calibrate tasks at once per process, size to the device (env SYNFARM_GPU_CONCURRENCY; default 2)',
+    )
+    .option(
+      '--cpu-concurrency <n>',
+      'filter/commit tasks at once per process (env SYNFARM_CPU_CONCURRENCY; default 8)',
+    )
+    .option(
+      '--workflow-concurrency <n>',
+      'workflow tasks at once (env SYNFARM_WORKFLOW_CONCURRENCY; default: SDK)',
+    )
+    .option(
+      '--workflow-bundle <file>',
+      'workflow code bundled ahead of time by npm run build:workflows (env SYNFARM_WORKFLOW_BUNDLE)',
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on this port, /metrics; Temporal SDK metrics use loopback ports port+1..port+N ' +
+        '(env SYNFARM_METRICS_PORT; default off)',
+    )
+    .option(
+      '--temporal-address <host:port>',
+      'Temporal frontend (env SYNFARM_TEMPORAL_ADDRESS or TEMPORAL_ADDRESS; default: the dev stack)',
+    )
+    .option('--namespace <name>', 'Temporal namespace (env SYNFARM_TEMPORAL_NAMESPACE; default "default")')
+    .option('--tls-cert <file>', 'client certificate PEM for mutual TLS (env SYNFARM_TEMPORAL_TLS_CERT)')
+    .option('--tls-key <file>', 'client key PEM for mutual TLS (env SYNFARM_TEMPORAL_TLS_KEY)')
+    .option(
+      '--tls-ca <file>',
+      'CA certificate PEM the server is checked against (env SYNFARM_TEMPORAL_TLS_CA)',
+    )
+    .option('--tls-server-name <name>', 'TLS server name override (env SYNFARM_TEMPORAL_TLS_SERVER_NAME)')
+    .option(
+      '--s3-endpoint <url>',
+      'S3-compatible endpoint (env SYNFARM_S3_ENDPOINT, AWS_ENDPOINT_URL_S3; default AWS); ' +
+        'credentials: the AWS SDK chain (AWS_* env, profile, role); API key only by env SYNFARM_TEMPORAL_API_KEY',
+    )
+    .option('--s3-region <region>', 'S3 region (env AWS_REGION; default us-east-1)')
+    .option('--s3-bucket <bucket>', 'bucket synfarm doctor checks for writes (env SYNFARM_S3_BUCKET)')
+    .action(async (opts: Record<string, unknown>) => {
+      const loaded = await loadWorkerConfig({ flags: opts, env: process.env });
+      if (opts.printConfig) {
+        const targets = await resolveTargets(loaded.config);
+        const { processes, why } = processCount(loaded);
+        process.stdout.write(
+          `${describeConfig(loaded, {
+            resolved: {
+              temporal: targets.temporal.address,
+              namespace: targets.temporal.namespace,
+              tls: Boolean(targets.temporal.tls || targets.temporal.apiKey),
+              s3Endpoint: targets.s3.endpoint ?? 'AWS default for the region',
+              s3Credentials: targets.devStack.s3 ? 'dev stack (generated keys)' : 'AWS SDK default chain',
+              processes: `${processes} (${why})`,
             },
-            workflowBundlePath: opts.workflowBundle,
-          });
-        } catch (err) {
-          await connection.close();
-          throw err;
-        }
-        // Temporal's runtime turns the first SIGINT/SIGTERM into a graceful shutdown (stop
-        // polling, let activities checkpoint); a second one means "now".
-        let signals = 0;
-        const now = (sig: NodeJS.Signals) => {
-          signals++;
-          if (signals === 1)
-            process.stderr.write(`${sig}: finishing running tasks; send again to exit now\n`);
-          else process.exit(130);
-        };
-        process.on('SIGINT', now);
-        process.on('SIGTERM', now);
-        process.stderr.write(`worker serving ${serve.join(', ')} on ${conn.temporal.address}\n`);
-        log.info('worker started', { queues: serve, prefix: opts.queuePrefix });
-        try {
-          await runFarmWorkers(workers);
-        } finally {
-          await connection.close();
-        }
-      },
-    );
+          })}\n`,
+        );
+        return;
+      }
+      const delay = Number(process.env.SYNFARM_TEST_PART_DELAY_MS ?? 0);
+      process.exitCode = await serveWorker(loaded, { testPartDelayMs: delay });
+    });
 }

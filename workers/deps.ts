@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActivityDeps } from '../activities';
+import { activeTfjsBackend } from '../models/tfjs-backend';
 import { openStore, type StoreOptions } from '../storage';
 import type { ObjectStore } from '../storage/object-store';
+import { instrumentModels, instrumentStore } from './instrument';
+import type { WorkerMetrics } from './metrics';
 import { createModelProvider } from './models';
 
 export interface WorkerDepsOptions {
@@ -11,6 +14,8 @@ export interface WorkerDepsOptions {
    * kill a worker inside a stage. Set from SYNFARM_TEST_PART_DELAY_MS by tests only.
    */
   testPartDelayMs?: number;
+  /** When set, stores and models are wrapped to record synfarm's metrics. */
+  metrics?: WorkerMetrics;
 }
 
 /** The real dependencies a worker process gives its activities: one store per URL, one model set. */
@@ -21,13 +26,16 @@ export function createWorkerDeps(options: WorkerDepsOptions): ActivityDeps {
     let store = stores.get(url);
     if (!store) {
       store = openStore(url, options.s3);
+      if (options.metrics) store = instrumentStore(store, options.metrics);
       stores.set(url, store);
     }
     return store;
   };
+  const models = createModelProvider({ openStore: open });
+  const m = options.metrics;
   return {
     openStore: open,
-    models: createModelProvider({ openStore: open }),
+    models: m ? instrumentModels(models, m, () => activeTfjsBackend()?.name ?? 'none') : models,
     testHooks: delay > 0 ? { beforePart: () => sleep(delay) } : undefined,
   };
 }

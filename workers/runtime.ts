@@ -1,22 +1,44 @@
 import { DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { createLogger, logLevel } from '../log/logger';
 
-let installed = false;
+/** Temporal SDK metrics, exported by the SDK's own Prometheus endpoint on this address. */
+export interface RuntimeMetrics {
+  /** host:port, e.g. 127.0.0.1:9465. */
+  prometheusBindAddress: string;
+}
+
+let installed: { metrics?: RuntimeMetrics } | undefined;
 
 /**
- * Routes the Temporal SDK's own logs into our structured logger at our level, so a worker is
- * as quiet as every other command by default. Must run before the first worker or connection.
+ * Installs the process's one Temporal Runtime: the SDK's logs routed into our structured logger
+ * at our level (a worker is as quiet as every other command by default) and, when asked, its
+ * metrics on a Prometheus endpoint. Must run before the first worker or connection; the Runtime
+ * cannot be replaced later, so a second call with other metrics settings is an error.
  */
-export function installQuietRuntime(): void {
-  if (installed) return;
-  installed = true;
+export function installRuntime(options: { metrics?: RuntimeMetrics } = {}): void {
+  if (installed) {
+    const want = options.metrics?.prometheusBindAddress;
+    if (want && want !== installed.metrics?.prometheusBindAddress) {
+      throw Object.assign(
+        new Error(`Temporal runtime already installed without metrics on ${want}; install it once, first`),
+        { code: 'runtime-installed' },
+      );
+    }
+    return;
+  }
+  installed = options;
   const level = logLevel();
   const sdkLevel: LogLevel =
     level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'error' ? 'ERROR' : 'WARN';
   const sdkLog = createLogger({ component: 'temporal' });
   Runtime.install({
-    // Core (Rust) logs are forwarded into the same logger instead of printed raw on stderr.
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: sdkLevel }) } },
+    telemetryOptions: {
+      // Core (Rust) logs are forwarded into the same logger instead of printed raw on stderr.
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: sdkLevel }) },
+      ...(options.metrics
+        ? { metrics: { prometheus: { bindAddress: options.metrics.prometheusBindAddress } } }
+        : {}),
+    },
     logger: new DefaultLogger(sdkLevel, (entry) => {
       // A worker serving only workflows (or only activities) is told so at every start: expected.
       if (/^No (activities|workflows) registered/.test(entry.message)) return;
@@ -27,4 +49,9 @@ export function installQuietRuntime(): void {
       else sdkLog.debug(entry.message, fields);
     }),
   });
+}
+
+/** The runtime for clients and commands that export no metrics. */
+export function installQuietRuntime(): void {
+  installRuntime();
 }

@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  type ActivityInterceptorsFactory,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { type ActivityDeps, activitiesForQueue, createActivities } from '../activities';
 import type { TaskQueues } from '../workflows/task-queues';
 import { installQuietRuntime } from './runtime';
@@ -29,6 +34,8 @@ export interface FarmWorkerOptions {
    * start, which is what development wants: a stale bundle is never picked up by accident.
    */
   workflowBundlePath?: string;
+  /** Activity interceptors (metrics), applied on every activity queue. */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /** Creates one Temporal worker per served queue, all sharing one connection and one set of models. */
@@ -67,6 +74,9 @@ export async function createFarmWorkers(options: FarmWorkerOptions): Promise<Wor
           ...base,
           taskQueue: options.queues[kind],
           activities: activitiesForQueue(activities, kind),
+          ...(options.activityInterceptors
+            ? { interceptors: { activity: options.activityInterceptors } }
+            : {}),
           ...(concurrency ? { maxConcurrentActivityTaskExecutions: concurrency } : {}),
         }),
       );

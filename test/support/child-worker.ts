@@ -17,6 +17,9 @@ export function spawnWorker(queuePrefix: string, env: Record<string, string> = {
       'all',
       '--queue-prefix',
       queuePrefix,
+      // One process, so a SIGKILL of this pid is the death of the whole worker.
+      '--processes',
+      '1',
     ],
     {
       cwd: PROJECT_ROOT,

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { DEFAULT_TIMEOUTS, FarmClient } from '../../client/runs';
 import { resolveSpec, type Spec } from '../../spec';
-import { createWorkerDeps } from '../../workers/deps';
-import { installQuietRuntime } from '../../workers/runtime';
-import { createFarmWorkers, type QueueKind } from '../../workers/worker';
-import { taskQueues } from '../../workflows/task-queues';
+import { startWorker } from '../../workers/start';
+import type { QueueKind } from '../../workers/worker';
 import { testStack } from './stack';
 
 /** A unique id so every test's runs, queues and objects stay apart on the shared stack. */
@@ -66,29 +64,24 @@ export async function startFarm(
 ): Promise<InProcessFarm> {
   const { temporal } = testStack();
   const queuePrefix = options.queuePrefix ?? `${uniqueId('t')}-`;
-  installQuietRuntime();
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  const workers = await createFarmWorkers({
-    connection,
-    namespace: temporal.namespace,
-    queues: taskQueues(queuePrefix),
+  const worker = await startWorker({
+    temporal,
+    s3: s3Options(),
+    queuePrefix,
     serve: options.serve ?? ['workflows', 'gpu', 'cpu'],
-    deps: createWorkerDeps({ s3: s3Options(), testPartDelayMs: options.testPartDelayMs }),
+    testPartDelayMs: options.testPartDelayMs,
     shutdownGraceTime: '2s',
     workflowBundlePath: options.workflowBundlePath,
   });
-  const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const client = await connectClient(queuePrefix);
   return {
     client,
     queuePrefix,
-    workers,
-    running,
+    workers: worker.workers,
+    running: worker.running,
     async stop() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await running;
+      await worker.stop();
       await client.close();
-      await connection.close();
     },
   };
 }

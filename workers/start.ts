@@ -1,0 +1,98 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { StoreOptions } from '../storage';
+import { taskQueues } from '../workflows/task-queues';
+import { createWorkerDeps } from './deps';
+import { metricsInterceptor } from './instrument';
+import type { WorkerMetrics } from './metrics';
+import { installRuntime, type RuntimeMetrics } from './runtime';
+import { createFarmWorkers, type QueueKind } from './worker';
+
+/** How to reach Temporal: a plain address, mutual TLS, or an API key (Temporal Cloud). */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  /** PEM contents, not paths: the config layer reads the files. */
+  tls?: { cert?: Buffer; key?: Buffer; ca?: Buffer; serverName?: string };
+  apiKey?: string;
+}
+
+export interface StartWorkerOptions {
+  temporal: TemporalTarget;
+  s3: StoreOptions;
+  queuePrefix?: string;
+  serve: readonly QueueKind[];
+  /** Concurrent tasks per queue kind, per process. */
+  concurrency?: Partial<Record<QueueKind, number>>;
+  /** How long running activities get to checkpoint after a shutdown signal. */
+  shutdownGraceTime?: string;
+  workflowBundlePath?: string;
+  /** Test hook (SYNFARM_TEST_PART_DELAY_MS): pause before each part so a test can kill mid-stage. */
+  testPartDelayMs?: number;
+  /** Where Temporal's SDK metrics are exported (Prometheus); set once per process. */
+  runtimeMetrics?: RuntimeMetrics;
+  /** synfarm's own metrics: stores, models and activity results are instrumented into it. */
+  metrics?: WorkerMetrics;
+}
+
+/** A worker process's Temporal workers, running; `stop()` drains them and closes the connection. */
+export interface RunningWorker {
+  workers: Worker[];
+  /** Settles when every worker has stopped; rejects if one failed. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options for NativeConnection.connect from a TemporalTarget (TLS implied by an API key). */
+export function connectionOptions(t: TemporalTarget) {
+  const tls = t.tls
+    ? {
+        serverNameOverride: t.tls.serverName,
+        serverRootCACertificate: t.tls.ca,
+        ...(t.tls.cert && t.tls.key ? { clientCertPair: { crt: t.tls.cert, key: t.tls.key } } : {}),
+      }
+    : t.apiKey
+      ? true
+      : undefined;
+  return { address: t.address, ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
+}
+
+/**
+ * The one way synfarm starts a worker in a process: the CLI, the demo, the tests and the
+ * benches all come through here, so what they run is what production runs. One connection,
+ * one set of models, one Temporal worker per served queue.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  installRuntime({ metrics: options.runtimeMetrics });
+  const connection = await NativeConnection.connect(connectionOptions(options.temporal));
+  let workers: Worker[];
+  try {
+    workers = await createFarmWorkers({
+      connection,
+      namespace: options.temporal.namespace,
+      queues: taskQueues(options.queuePrefix ?? ''),
+      serve: options.serve,
+      deps: createWorkerDeps({
+        s3: options.s3,
+        testPartDelayMs: options.testPartDelayMs,
+        metrics: options.metrics,
+      }),
+      concurrency: options.concurrency,
+      shutdownGraceTime: options.shutdownGraceTime,
+      workflowBundlePath: options.workflowBundlePath,
+      activityInterceptors: options.metrics ? [metricsInterceptor(options.metrics)] : undefined,
+    });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const closed = running.finally(() => connection.close());
+  return {
+    workers,
+    running: closed,
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await closed;
+    },
+  };
+}
