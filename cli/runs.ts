@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { FarmClient, type RunStatus } from '../client/runs';
+import { describeQueues, formatQueueLoad, type QueueLoad } from '../client/task-queues';
 import { resolveConnections } from '../infra/connections';
 import { loadSpec } from '../spec';
 import { redact } from '../storage/redact';
+import { taskQueues } from '../workflows/task-queues';
 import { formatDuration, formatRejects, progressLine } from './output';
 
 /** Every run command: connect, act, and close the connection whatever happens. */
@@ -105,7 +107,10 @@ export function registerRunCommands(program: Command): void {
   program
     .command('status')
     .argument('<run>', 'run id')
-    .description('progress of a run: from the workflow while it runs, from the sidecars otherwise')
+    .description(
+      'progress of a run (from the workflow while it runs, from the sidecars otherwise) and each task ' +
+        "queue's backlog and pollers (queues of SYNFARM_QUEUE_PREFIX)",
+    )
     .option('--watch', 'keep following until the run ends')
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .option('--json', 'machine-readable output')
@@ -115,8 +120,18 @@ export function registerRunCommands(program: Command): void {
         const status = redact(
           opts.watch ? await watchRun(client, runId, opts.output) : await client.status(runId, opts.output),
         ) as RunStatus;
+        // The pool's side of the picture: is work waiting, and is anyone there to take it?
+        const queues: QueueLoad[] | { error: string } = await describeQueues(
+          client.client,
+          taskQueues(process.env.SYNFARM_QUEUE_PREFIX),
+        ).catch((err: Error) => ({ error: err.message }));
+        const queueLines = Array.isArray(queues)
+          ? queues.map((q) => `queues     ${formatQueueLoad(q)}`)
+          : [`queues     unavailable: ${queues.error}`];
         process.stdout.write(
-          opts.json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status)}\n`,
+          opts.json
+            ? `${JSON.stringify({ ...status, queues }, null, 2)}\n`
+            : `${describeStatus(status)}\n${queueLines.join('\n')}\n`,
         );
       });
     });

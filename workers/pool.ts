@@ -37,9 +37,11 @@ export async function superviseWorkers(
   base: Omit<ProcessPlan, 'index'>,
   processes: number,
   say: (line: string) => void,
+  onAllReady: () => void = () => {},
 ): Promise<number> {
   const slots: Slot[] = Array.from({ length: processes }, () => ({ started: 0, ready: false, delay: 500 }));
   let draining = false;
+  let announced = false;
   let failed = false;
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
@@ -65,6 +67,10 @@ export async function superviseWorkers(
       if (msg.type === 'ready') {
         slot.ready = true;
         say(`process ${i} (pid ${child.pid}): ${msg.line}`);
+        if (!announced && slots.every((s) => s.ready)) {
+          announced = true;
+          onAllReady();
+        }
       } else if (msg.type === 'metrics') {
         pending.get(msg.id)?.(msg.data);
       }

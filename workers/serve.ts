@@ -25,16 +25,16 @@ export async function serveWorker(
   const targets = await resolveTargets(config);
   const { processes, why } = processCount(loaded);
   const prefix = config.queuePrefix ? `, queue prefix ${config.queuePrefix}` : '';
-  say(
-    `worker serving ${config.queues.join(', ')} on ${targets.temporal.address} (namespace ${targets.temporal.namespace}${prefix})`,
-  );
+  // Printed once every process polls: scripts and tests wait for this line.
+  const serving = `worker serving ${config.queues.join(', ')} on ${targets.temporal.address} (namespace ${targets.temporal.namespace}${prefix})`;
   say(`processes  ${processes} (${why})`);
   log.info('worker starting', { queues: config.queues, prefix: config.queuePrefix, processes });
   const plan: Omit<ProcessPlan, 'index'> = { config, targets, testPartDelayMs: options.testPartDelayMs };
-  if (processes > 1) return superviseWorkers(plan, processes, say);
+  if (processes > 1) return superviseWorkers(plan, processes, say, () => say(serving));
 
   const p = await startWorkerProcess({ ...plan, index: 0 });
   say(backendLine(p.backend));
+  say(serving);
   const port = config.metricsPort;
   const server =
     port !== undefined && p.metrics
