@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { ModelProvider } from '../activities';
+import type { CommitResult, StageResult } from '../activities/types';
 import type { ObjectStore } from '../storage/object-store';
 import type { WorkerMetrics } from './metrics';
 
@@ -69,6 +70,8 @@ export function instrumentStore(store: ObjectStore, m: WorkerMetrics): ObjectSto
     },
     delete: (key) => track('delete', () => store.delete(key)),
     deletePrefix: (prefix) => track('deletePrefix', () => store.deletePrefix(prefix)),
+    abortIncompleteUploads: (prefix) =>
+      track('abortIncompleteUploads', () => store.abortIncompleteUploads(prefix)),
     publicUrl: (key, o) => store.publicUrl(key, o),
   };
 }
@@ -121,11 +124,10 @@ export function instrumentModels(
   };
 }
 
-interface Counts {
-  samples?: unknown;
-  alreadyCommitted?: unknown;
-  rejectsByReason?: unknown;
-}
+/** The result fields counted; typed from the activities' own result types so a rename breaks the build. */
+type Counts = Partial<
+  Pick<StageResult, 'samples'> & Pick<CommitResult, 'alreadyCommitted' | 'rejectsByReason'>
+>;
 
 /** Counts samples from each activity's result (counts only cross the activity boundary). */
 function countResult(m: WorkerMetrics, stage: string, result: unknown): void {
@@ -135,7 +137,7 @@ function countResult(m: WorkerMetrics, stage: string, result: unknown): void {
   else if (stage === 'calibrate') m.samplesCalibrated.inc(r.samples);
   else if (stage === 'commit' && r.alreadyCommitted !== true) {
     m.samplesKept.inc(r.samples);
-    for (const [reason, n] of Object.entries((r.rejectsByReason ?? {}) as Record<string, number>)) {
+    for (const [reason, n] of Object.entries(r.rejectsByReason ?? {})) {
       if (typeof n === 'number') m.samplesRejected.inc({ reason }, n);
     }
   }
