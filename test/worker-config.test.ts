@@ -1,8 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../infra/paths';
 import { CONFIG_FIELDS, defaultProcesses, loadWorkerConfig, WorkerConfigSchema } from '../workers/config';
+import { connectionOptions } from '../workers/start';
 import { synfarmCli } from './support/cli';
 import { testStack } from './support/stack';
 
@@ -106,5 +108,35 @@ describe('worker config: one schema from flags, env and a file', () => {
     }
     expect(stdout).toContain('--print-config');
     expect(stdout).toContain('SYNFARM_CONFIG');
+  });
+
+  it('docs/worker-config.md lists every config key, flag and env var (the deploy files follow it)', async () => {
+    const doc = await readFile(path.join(PROJECT_ROOT, 'docs', 'worker-config.md'), 'utf8');
+    for (const f of CONFIG_FIELDS) {
+      expect(doc).toContain(`\`${f.path}\``);
+      if (f.flag) expect(doc).toContain(`\`${f.flag[1]}\``);
+      for (const e of f.env ?? []) expect(doc).toContain(`\`${e}\``);
+    }
+  });
+
+  it('TLS files become a client cert pair and CA; an API key alone turns TLS on', () => {
+    const cert = Buffer.from('C');
+    const key = Buffer.from('K');
+    expect(
+      connectionOptions({ address: 'h:7233', namespace: 'n', tls: { cert, key, serverName: 'srv' } }),
+    ).toEqual({
+      address: 'h:7233',
+      tls: {
+        serverNameOverride: 'srv',
+        serverRootCACertificate: undefined,
+        clientCertPair: { crt: cert, key },
+      },
+    });
+    expect(connectionOptions({ address: 'h:7233', namespace: 'n', apiKey: 'k' })).toEqual({
+      address: 'h:7233',
+      tls: true,
+      apiKey: 'k',
+    });
+    expect(connectionOptions({ address: 'h:7233', namespace: 'n' })).toEqual({ address: 'h:7233' });
   });
 });
