@@ -44,15 +44,15 @@ function subtractMean(x: tf.Tensor4D, meanRgb: readonly [number, number, number]
 // ---------------------------------------------------------------- tiny face detector
 
 export const TINY_FACE_DETECTOR_FILE = 'tiny_face_detector_model-weights_manifest.json';
-const TFD_MEAN: [number, number, number] = [117.001, 114.697, 97.404];
-const TFD_ANCHORS: ReadonlyArray<readonly [number, number]> = [
+export const TFD_MEAN: [number, number, number] = [117.001, 114.697, 97.404];
+export const TFD_ANCHORS: ReadonlyArray<readonly [number, number]> = [
   [1.603231, 2.094468],
   [6.041143, 7.080126],
   [2.882459, 3.518061],
   [4.266906, 5.178857],
   [9.041765, 10.66308],
 ];
-const TFD_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
+export const TFD_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
 
 function leaky(x: tf.Tensor4D): tf.Tensor4D {
   return tf.maximum(x, tf.mul(x, 0.1));
@@ -79,10 +79,22 @@ export interface RelativeBox {
 
 export interface TinyFaceDetector {
   readonly file: string;
-  /** `input`: [N, S, S, 3] RGB 0..255, each image padded bottom/right to a square then resized to S. */
-  detect(input: tf.Tensor4D, scoreThreshold: number): RelativeBox[][];
+  /** The decoded weights by face-api's names, for a runtime that converts them (onnx/). */
+  readonly weights: tf.NamedTensorMap;
+  /**
+   * `input`: [N, S, S, 3] RGB 0..255, each image padded bottom/right to a square then resized to S.
+   * Returns the raw [N, S/32, S/32, anchors x 5] grid; decodeDetections turns it into boxes.
+   */
+  forward(input: tf.Tensor4D): tf.Tensor4D;
   dispose(): void;
 }
+
+/** The detector's grid cell, in input pixels: S must be a multiple of it. */
+export const DETECTOR_STRIDE = 32;
+/** Boxes overlapping a better one by more than this are the same face. */
+const NMS_IOU = 0.4;
+/** Numbers per anchor in the raw grid: x, y, w, h, score. */
+const BOX_FIELDS = 5;
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -103,6 +115,40 @@ function nonMaxSuppression(boxes: RelativeBox[], iouThreshold: number): Relative
   return kept;
 }
 
+/**
+ * Boxes above `scoreThreshold` per image, best first, from the raw grid of `n` images of
+ * `cells` x `cells` (NHWC, as forward returns it and the ONNX detector too).
+ */
+export function decodeDetections(
+  grid: ArrayLike<number>,
+  n: number,
+  cells: number,
+  scoreThreshold: number,
+): RelativeBox[][] {
+  const perImage: RelativeBox[][] = [];
+  const stride = TFD_ANCHORS.length * BOX_FIELDS;
+  for (let b = 0; b < n; b++) {
+    const found: RelativeBox[] = [];
+    for (let row = 0; row < cells; row++) {
+      for (let col = 0; col < cells; col++) {
+        for (let a = 0; a < TFD_ANCHORS.length; a++) {
+          const o = ((b * cells + row) * cells + col) * stride + a * BOX_FIELDS;
+          const score = sigmoid(grid[o + 4] ?? 0);
+          if (score <= scoreThreshold) continue;
+          const [ax, ay] = TFD_ANCHORS[a] ?? [1, 1];
+          const cx = (col + sigmoid(grid[o] ?? 0)) / cells;
+          const cy = (row + sigmoid(grid[o + 1] ?? 0)) / cells;
+          const w = (Math.exp(grid[o + 2] ?? 0) * ax) / cells;
+          const h = (Math.exp(grid[o + 3] ?? 0) * ay) / cells;
+          found.push({ x: cx - w / 2, y: cy - h / 2, width: w, height: h, score });
+        }
+      }
+    }
+    perImage.push(nonMaxSuppression(found, NMS_IOU));
+  }
+  return perImage;
+}
+
 export async function loadTinyFaceDetector(modelDir: string): Promise<TinyFaceDetector> {
   const file = path.join(modelDir, TINY_FACE_DETECTOR_FILE);
   const names = [...convNames('conv0'), ...TFD_LAYERS.flatMap(separableNames), ...convNames('conv8')];
@@ -110,50 +156,20 @@ export async function loadTinyFaceDetector(modelDir: string): Promise<TinyFaceDe
   const conv0 = conv(map, 'conv0');
   const layers = TFD_LAYERS.map((l) => separable(map, l));
   const conv8 = conv(map, 'conv8');
-  const numAnchors = TFD_ANCHORS.length;
-
-  function forward(input: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      let out = subtractMean(input, TFD_MEAN);
-      out = leaky(tf.add(tf.conv2d(out, conv0.filters, 1, 'valid'), conv0.bias));
-      for (const layer of layers) {
-        out = tf.maxPool(out, 2, 2, 'same');
-        out = tfdSeparable(out, layer);
-      }
-      out = tf.maxPool(out, 2, 1, 'same');
-      return tf.add(tf.conv2d(out, conv8.filters, 1, 'valid'), conv8.bias);
-    });
-  }
-
   return {
     file,
-    detect(input, scoreThreshold) {
-      const out = forward(input);
-      const [n, cells] = out.shape;
-      const data = out.dataSync();
-      out.dispose();
-      const perImage: RelativeBox[][] = [];
-      const stride = numAnchors * 5;
-      for (let b = 0; b < n; b++) {
-        const found: RelativeBox[] = [];
-        for (let row = 0; row < cells; row++) {
-          for (let col = 0; col < cells; col++) {
-            for (let a = 0; a < numAnchors; a++) {
-              const o = ((b * cells + row) * cells + col) * stride + a * 5;
-              const score = sigmoid(data[o + 4] ?? 0);
-              if (score <= scoreThreshold) continue;
-              const [ax, ay] = TFD_ANCHORS[a] ?? [1, 1];
-              const cx = (col + sigmoid(data[o] ?? 0)) / cells;
-              const cy = (row + sigmoid(data[o + 1] ?? 0)) / cells;
-              const w = (Math.exp(data[o + 2] ?? 0) * ax) / cells;
-              const h = (Math.exp(data[o + 3] ?? 0) * ay) / cells;
-              found.push({ x: cx - w / 2, y: cy - h / 2, width: w, height: h, score });
-            }
-          }
+    weights: map,
+    forward(input) {
+      return tf.tidy(() => {
+        let out = subtractMean(input, TFD_MEAN);
+        out = leaky(tf.add(tf.conv2d(out, conv0.filters, 1, 'valid'), conv0.bias));
+        for (const layer of layers) {
+          out = tf.maxPool(out, 2, 2, 'same');
+          out = tfdSeparable(out, layer);
         }
-        perImage.push(nonMaxSuppression(found, 0.4));
-      }
-      return perImage;
+        out = tf.maxPool(out, 2, 1, 'same');
+        return tf.add(tf.conv2d(out, conv8.filters, 1, 'valid'), conv8.bias);
+      });
     },
     dispose() {
       tf.dispose(Object.values(map));
@@ -167,8 +183,12 @@ export const FACE_EXPRESSION_FILE = 'face_expression_model-weights_manifest.json
 export const FACE_LANDMARK_68_FILE = 'face_landmark_68_model-weights_manifest.json';
 /** Both heads share this input size and normalisation (face-api FaceFeatureExtractor). */
 export const FACE_NET_INPUT = 112;
-const FFE_MEAN: [number, number, number] = [122.782, 117.001, 104.298];
-const DENSE_BLOCKS = ['dense0', 'dense1', 'dense2', 'dense3'] as const;
+/** face-api's 7 expressions (labels.ts FACE_API_EXPRESSIONS). */
+export const EXPRESSION_OUTPUTS = 7;
+/** The iBUG 68-point layout; x and y of each point, relative to the crop. */
+export const LANDMARK_POINTS = 68;
+export const FFE_MEAN: [number, number, number] = [122.782, 117.001, 104.298];
+export const DENSE_BLOCKS = ['dense0', 'dense1', 'dense2', 'dense3'] as const;
 
 interface DenseBlock {
   conv0: Conv | SeparableConv;
@@ -193,6 +213,8 @@ function denseBlock4(x: tf.Tensor4D, block: DenseBlock): tf.Tensor4D {
 
 export interface FaceNet {
   readonly file: string;
+  /** The decoded weights by face-api's names, for a runtime that converts them (onnx/). */
+  readonly weights: tf.NamedTensorMap;
   /** `faces`: [N, 112, 112, 3] RGB 0..255 square face crops. Returns [N, outputs] (raw fc output). */
   run(faces: tf.Tensor4D): tf.Tensor2D;
   dispose(): void;
@@ -220,6 +242,7 @@ async function loadFaceNet(file: string, outputs: number): Promise<FaceNet> {
   const fcBias = map['fc/bias'] as tf.Tensor1D;
   return {
     file,
+    weights: map,
     run(faces) {
       return tf.tidy(() => {
         let out = subtractMean(faces, FFE_MEAN);
@@ -236,10 +259,10 @@ async function loadFaceNet(file: string, outputs: number): Promise<FaceNet> {
 
 /** 7 softmax outputs in face-api order (see labels.ts FACE_API_EXPRESSIONS). */
 export function loadFaceExpressionNet(modelDir: string): Promise<FaceNet> {
-  return loadFaceNet(path.join(modelDir, FACE_EXPRESSION_FILE), 7);
+  return loadFaceNet(path.join(modelDir, FACE_EXPRESSION_FILE), EXPRESSION_OUTPUTS);
 }
 
 /** 136 outputs: x0,y0,x1,y1,... of the 68 iBUG points, relative (0..1) to the square crop. */
 export function loadFaceLandmark68Net(modelDir: string): Promise<FaceNet> {
-  return loadFaceNet(path.join(modelDir, FACE_LANDMARK_68_FILE), 136);
+  return loadFaceNet(path.join(modelDir, FACE_LANDMARK_68_FILE), 2 * LANDMARK_POINTS);
 }
