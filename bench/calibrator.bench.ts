@@ -1,90 +1,155 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { createEnsembleCalibrator, type EnsembleCalibratorOptions } from '../models/calibrator';
+import { decide, thresholdsFromSpec } from '../filter/rules';
+import { type Calibration, type Calibrator, createEnsembleCalibrator } from '../models/calibrator';
+import { createProceduralGenerator } from '../models/procedural';
+import { initTfjsBackend, isBackendInstalled, type TfjsBackendName } from '../models/tfjs-backend';
+import { createPlan } from '../plan/plan';
 import type { SampleRequest } from '../plan/request';
-import { fixtureRequest } from '../test/support/fixtures';
+import { resolveSpec } from '../spec';
+import { createBaselineCalibrator } from './calibrator-baseline';
 
-/** Single-face 512 px crops of face-api's demo photos (MIT), the size the generators emit. */
-const CROPS = [
-  { file: 'sample3.jpg', left: 840, top: 80, size: 640 },
-  { file: 'sample6.jpg', left: 1280, top: 160, size: 600 },
-  { file: 'sample3.jpg', left: 380, top: 200, size: 480 },
-  { file: 'sample5.jpg', left: 560, top: 0, size: 560 },
-] as const;
-const IMAGES = 32;
-const ROUNDS = 2;
+/** Procedural faces of the default spec (224 px JPEG, all 8 classes), planned like a real shard. */
+const IMAGES = Number(process.env.SYNFARM_BENCH_CALIBRATOR_IMAGES ?? 64);
+const REPS = 3;
+/** TF.js backends to race on (comma-separated env to narrow it while iterating). */
+const BACKENDS = (process.env.SYNFARM_BENCH_CALIBRATOR_BACKENDS ?? 'wasm,cpu,node').split(
+  ',',
+) as TfjsBackendName[];
 
-async function fixtures(): Promise<{
-  images: { key: string; bytes: Uint8Array }[];
-  requests: SampleRequest[];
-}> {
-  const dir = path.join(
-    path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
-    'demo',
-  );
-  const crops = await Promise.all(
-    CROPS.map((c) =>
-      sharp(path.join(dir, c.file))
-        .extract({ left: c.left, top: c.top, width: c.size, height: c.size })
-        .resize(512, 512)
-        .jpeg({ quality: 90 })
-        .toBuffer(),
-    ),
-  );
-  const requests = Array.from({ length: IMAGES }, (_, i) =>
-    fixtureRequest({
-      index: i,
-      className: 'happy',
-      aus: { AU6: 3, AU12: 4 },
-      prompt: 'bench',
-      generatorSeed: i,
-    }),
-  );
-  return { images: requests.map((r, i) => ({ key: r.key, bytes: crops[i % crops.length]! })), requests };
+interface Side {
+  name: string;
+  make: () => Promise<Calibrator>;
 }
 
-const CONFIGS: Record<string, EnsembleCalibratorOptions> = {
-  ensemble: {},
-  ensemble_no_landmarks: { landmarks: false },
-  face_api_expression: { models: ['face-api-expression'], landmarks: false },
-  human_emotion: { models: ['human-emotion'], landmarks: false },
+interface Timing {
+  wall: number[];
+  cpu: number[];
+  labels?: Calibration[];
+}
+
+const median = (v: readonly number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+async function fixtures() {
+  const spec = resolveSpec({
+    runId: 'bench-calibrator',
+    target: IMAGES,
+    shardSize: IMAGES,
+    output: 'file:///tmp/x',
+  });
+  const requests = createPlan(spec).planShard(0, 0);
+  const images = await createProceduralGenerator().generate(requests, spec.image);
+  return { spec, requests, images };
+}
 
 /**
- * Calibrated images per second on the wasm backend, single process: the full ensemble
- * (detector + both FER models + 68-point landmarks) and each expression model alone (with the
- * detector, which every configuration needs). Includes JPEG decode, detection and cropping.
+ * Sides take turns, REPS times, so drifting load on the shared machine biases none of them.
+ * Figures: images/s of wall time, and images per CPU-second of this process (wasm, cpu and
+ * onnxruntime each run inference on one thread, so that is images/s per core).
  */
-export async function benchCalibrator(): Promise<Record<string, number>> {
-  const { images, requests } = await fixtures();
-  const cals = await Promise.all(
-    Object.entries(CONFIGS).map(async ([name, options]) => ({
-      name,
-      cal: await createEnsembleCalibrator({ ...options, backend: { backend: 'wasm' } }),
-      ms: 0,
-    })),
-  );
+async function race(
+  sides: Side[],
+  images: { key: string; bytes: Uint8Array }[],
+  requests: SampleRequest[],
+): Promise<Map<string, Timing>> {
+  const made = await Promise.all(sides.map(async (s) => ({ ...s, cal: await s.make() })));
+  const timings = new Map<string, Timing>(sides.map((s) => [s.name, { wall: [], cpu: [] }]));
   try {
-    for (const c of cals) await c.cal.calibrate(images.slice(0, 4), requests.slice(0, 4)); // kernel warm-up
-    // Configurations take turns so drifting machine load biases none of them.
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const c of cals) {
+    for (const s of made) await s.cal.calibrate(images.slice(0, 8), requests.slice(0, 8)); // warm-up
+    for (let r = 0; r < REPS; r++) {
+      for (const s of made) {
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
-        await c.cal.calibrate(images, requests);
-        c.ms += performance.now() - t0;
+        const labels = await s.cal.calibrate(images, requests);
+        const wall = (performance.now() - t0) / 1000;
+        const used = process.cpuUsage(cpu0);
+        const t = timings.get(s.name)!;
+        t.wall.push(images.length / wall);
+        t.cpu.push(images.length / ((used.user + used.system) / 1e6));
+        t.labels = labels;
       }
     }
   } finally {
-    for (const c of cals) c.cal.dispose();
+    for (const s of made) s.cal.dispose();
   }
-  return Object.fromEntries(
-    cals.map((c) => [
-      `calibrator.wasm.${c.name}.images_per_s`,
-      Math.round(((IMAGES * ROUNDS) / (c.ms / 1000)) * 10) / 10,
-    ]),
-  );
+  return timings;
+}
+
+/** Same class, same face found, same filter decision (image checks aside), on the same images. */
+function agreement(a: Calibration[], b: Calibration[], spec: ReturnType<typeof resolveSpec>) {
+  const t = thresholdsFromSpec(spec);
+  let label = 0;
+  let face = 0;
+  let keep = 0;
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    if (x.className === y.className) label++;
+    if ((x.face === null) === (y.face === null)) face++;
+    const dx = decide(x, t);
+    const dy = decide(y, t);
+    if (dx.keep === dy.keep && dx.reasons.join() === dy.reasons.join()) keep++;
+  });
+  return { label: label / a.length, face: face / a.length, filter: keep / a.length };
+}
+
+/**
+ * The ensemble (detector + both FER models + 68-point landmarks) on 224 px procedural faces,
+ * old path (bench/calibrator-baseline.ts) against the current one, per TF.js backend that can
+ * run here, and the current one on onnxruntime; plus each new side's agreement with the old
+ * labels on the same images (class, face found, filter decision without the image checks).
+ * SYNFARM_BENCH_CALIBRATOR_IMAGES / _BACKENDS narrow it while iterating.
+ */
+export async function benchCalibrator(): Promise<Record<string, number>> {
+  const previous = sharp.concurrency();
+  sharp.concurrency(1); // decode on this thread's core too, so per-core figures are honest
+  const { spec, requests, images } = await fixtures();
+  const imageSize = { width: spec.image.size, height: spec.image.size };
+  const out: Record<string, number> = { 'calibrator.images': images.length, 'calibrator.reps': REPS };
+  try {
+    for (const backend of BACKENDS) {
+      if (!isBackendInstalled(backend)) {
+        process.stdout.write(
+          `calibrator.${backend}: not installable here (no prebuilt libtensorflow can be fetched)\n`,
+        );
+        continue;
+      }
+      await initTfjsBackend({ backend });
+      const sides: Side[] = [
+        { name: 'old', make: createBaselineCalibrator },
+        { name: 'new', make: () => createEnsembleCalibrator({ imageSize }) },
+      ];
+      // onnxruntime runs the networks whatever the TF.js backend; its side runs once, beside wasm.
+      if (backend === 'wasm')
+        sides.push({ name: 'onnx', make: () => createEnsembleCalibrator({ imageSize, runtime: 'onnx' }) });
+      const timings = await race(sides, images, requests);
+      const old = timings.get('old')!;
+      for (const [name, t] of timings) {
+        const prefix = name === 'onnx' ? 'calibrator.onnx' : `calibrator.${backend}.${name}`;
+        out[`${prefix}.images_per_s`] = r1(median(t.wall));
+        out[`${prefix}.images_per_cpu_s`] = r1(median(t.cpu));
+        if (name === 'old') continue;
+        const over =
+          name === 'onnx' ? `calibrator.onnx_over_${backend}_old` : `calibrator.${backend}.new_over_old`;
+        out[`${over}.wall`] = Math.round((median(t.wall) / median(old.wall)) * 100) / 100;
+        out[`${over}.cpu`] = Math.round((median(t.cpu) / median(old.cpu)) * 100) / 100;
+        const agree = agreement(old.labels!, t.labels!, spec);
+        const a =
+          name === 'onnx' ? `calibrator.onnx_vs_${backend}_old.agreement` : `calibrator.${backend}.agreement`;
+        out[`${a}.label`] = Math.round(agree.label * 1000) / 1000;
+        out[`${a}.face_found`] = Math.round(agree.face * 1000) / 1000;
+        out[`${a}.filter_decision`] = Math.round(agree.filter * 1000) / 1000;
+      }
+      out[`calibrator.${backend}.tensors_after`] = tf.memory().numTensors;
+    }
+  } finally {
+    sharp.concurrency(previous);
+  }
+  return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -19,7 +19,10 @@ export const CalibrationSchema = z.object({
   calibrator: z.object({
     id: z.string(),
     version: z.string(),
-    backend: z.object({ name: z.enum(TFJS_BACKEND_NAMES), version: z.string() }).nullable(),
+    /** What computed the numbers: a TF.js backend, or onnxruntime (its CPU library) for the models. */
+    backend: z
+      .object({ name: z.enum([...TFJS_BACKEND_NAMES, 'onnxruntime']), version: z.string() })
+      .nullable(),
   }),
   intended: z.object({ classIndex: z.number().int(), className: z.enum(AFFECTNET_CLASSES) }),
   /** Each model's probabilities mapped onto AffectNet's 8 classes, before temperature scaling. */
