@@ -105,7 +105,16 @@ export class RunReader implements AsyncIterable<RunSample> {
     validateTopology(this.options);
     const o = this.options;
     if (source.resume) {
-      const saved = ReaderStateSchema.parse(source.resume);
+      // A saved state comes from outside (a checkpoint file): a bad one is a typed option error.
+      const checked = ReaderStateSchema.safeParse(source.resume);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new ConsumerOptionError(
+          ['resume', ...(issue?.path ?? [])].join('.'),
+          `${issue?.message ?? 'invalid'}: pass the state() of an earlier reader of this run, unchanged`,
+        );
+      }
+      const saved = checked.data;
       const fields = [
         'seed',
         'rank',

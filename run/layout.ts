@@ -1,10 +1,28 @@
 import { pad6, shardName } from '../plan/keys';
+import { RUN_ID_EXPECTED, RUN_ID_PATTERN } from '../spec/schema';
+
+/** A run id that is not one (e.g. `a/b`, `..`, from a command line): it would name keys outside its run. */
+export class InvalidRunIdError extends Error {
+  override readonly name = 'InvalidRunIdError';
+  readonly code = 'invalid-run-id';
+  readonly field = 'runId';
+  constructor(readonly runId: string) {
+    super(`run id ${JSON.stringify(runId)} is not valid: expected ${RUN_ID_EXPECTED}`);
+  }
+}
 
 /**
  * Every object key of a run, relative to the output URL, in one place (DESIGN.md, "Object
- * layout"). Consumers, resume logic and the farm all derive keys from here.
+ * layout"). Consumers, resume logic and the farm all derive keys from here. The run id is checked
+ * here, where every key is made: a run id with a slash would otherwise reach into another run's
+ * folder (`other/staging`) with keys the store accepts.
  */
-export const runKeys = (runId: string) => ({
+export const runKeys = (runId: string) => {
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) throw new InvalidRunIdError(String(runId));
+  return layout(runId);
+};
+
+const layout = (runId: string) => ({
   spec: `${runId}/spec.json`,
   manifest: `${runId}/manifest.json`,
   widsIndex: `${runId}/wids-index.json`,
