@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { type ActivityDeps, createActivities } from '../activities';
+import { applyUploadLifecycle } from '../infra/dev-stack';
 import { RunObjects } from '../run/objects';
 import { specToJson } from '../spec';
 import { readSamples } from '../webdataset';
@@ -110,4 +116,46 @@ describe('commit: two attempts of one shard at once', () => {
     await expectCompleteTar(t.objects);
     expect(await incompleteUploads(`farm-tests/${t.ref.runId}/`)).toBe(0);
   }, 60_000);
+});
+
+describe('unfinished multipart uploads', () => {
+  it('gc aborts the ones under the run prefix only', async () => {
+    const { s3 } = testStack();
+    const client = new S3Client({ ...s3Options(), forcePathStyle: true });
+    const runId = uniqueId('gc');
+    const other = uniqueId('gc-other');
+    try {
+      for (const key of [
+        `farm-tests/${runId}/shards/shard-000000.tar`,
+        `farm-tests/${other}/shards/shard-000000.tar`,
+      ]) {
+        // What a worker killed mid-commit leaves: an upload with a part and no completion.
+        const { UploadId } = await client.send(
+          new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }),
+        );
+        await client.send(
+          new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId, PartNumber: 1, Body: 'partial' }),
+        );
+      }
+      const store = createWorkerDeps({ s3: s3Options() }).openStore(`s3://${s3.bucket}/farm-tests`);
+      expect(await incompleteUploads(`farm-tests/${runId}/`)).toBe(1);
+      expect(await store.abortIncompleteUploads(`${runId}/`)).toBe(1);
+      expect(await incompleteUploads(`farm-tests/${runId}/`)).toBe(0);
+      expect(await incompleteUploads(`farm-tests/${other}/`)).toBe(1);
+      expect(await store.abortIncompleteUploads(`${other}/`)).toBe(1);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('dev up asks for an abort-incomplete-uploads lifecycle rule; versitygw says it has none', async () => {
+    const { s3 } = testStack();
+    const client = new S3Client({ ...s3Options(), forcePathStyle: true });
+    try {
+      // versitygw v1.7.0 answers NotImplemented: recorded, and gc is the remedy there.
+      expect(await applyUploadLifecycle(client, s3.bucket)).toBe('unsupported');
+    } finally {
+      client.destroy();
+    }
+  });
 });

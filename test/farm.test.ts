@@ -4,9 +4,11 @@ import { ManifestSchema } from '../run/manifest';
 import { parseSidecar } from '../run/sidecar';
 import { readSamples } from '../webdataset';
 import { buildWorkflowBundle } from '../workers/bundle';
+import { progressQuery } from '../workflows/api';
 import { datasetWorkflow } from '../workflows/dataset';
 import { taskQueues } from '../workflows/task-queues';
 import { type InProcessFarm, startFarm, TEST_TIMEOUTS, testSpec, uniqueId } from './support/farm';
+import { waitUntil } from './support/wait';
 
 describe('farm: a run through the real Temporal server and S3', () => {
   let farm: InProcessFarm;
@@ -192,4 +194,23 @@ describe('farm: a run through the real Temporal server and S3', () => {
     }
     expect(started.length).toBeLessThanOrEqual(2);
   });
+
+  it('a run cancelled while it is starting children closes as cancelled, not waiting on a phantom slot', async () => {
+    const slow = await startFarm({ testPartDelayMs: 2000 });
+    try {
+      const spec = testSpec({ runId: uniqueId('cstart'), target: 40, shardSize: 1 });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 40 });
+      const handle = slow.client.client.workflow.getHandle(spec.runId);
+      // The window starts 40 children one after another: cancel while the first few are starting.
+      await waitUntil(
+        'a child has started',
+        async () => (await handle.query(progressQuery)).shards.running >= 1,
+      );
+      await slow.client.cancel(spec.runId);
+      await handle.result().catch(() => undefined);
+      expect(await slow.client.workflowState(spec.runId)).toBe('cancelled');
+    } finally {
+      await slow.stop();
+    }
+  }, 120_000);
 });
