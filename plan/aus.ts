@@ -45,9 +45,11 @@ const COMPANIONS: Partial<Record<ExpressionClass, readonly (readonly [AuId, numb
     ['AU43', 0.2, 0.2, 0.8],
   ],
   disgust: [
-    ['AU10', 0.6, 1.5, 3.5],
+    ['AU16', 0.4, 1.5, 3.5],
+    ['AU17', 0.3, 1, 3],
+    ['AU15', 0.3, 1, 2.5],
+    ['AU25', 0.5, 1, 3],
     ['AU4', 0.3, 0.5, 2],
-    ['AU25', 0.3, 0.5, 2],
   ],
   anger: [
     ['AU17', 0.4, 1, 3],

@@ -56,7 +56,9 @@ export const EMFACS_PROTOTYPES: Record<ExpressionClass, readonly AuId[]> = {
   sad: ['AU1', 'AU4', 'AU15'],
   surprise: ['AU1', 'AU2', 'AU5', 'AU26'],
   fear: ['AU1', 'AU2', 'AU4', 'AU5', 'AU7', 'AU20', 'AU26'],
-  disgust: ['AU9', 'AU15', 'AU16'],
+  // EMFACS codes disgust as AU9 or AU10 with 15/16/17/25/26 around them; 9+10 (nose wrinkle and
+  // raised upper lip) is the core both carry, the rest are companions (plan/aus.ts).
+  disgust: ['AU9', 'AU10'],
   anger: ['AU4', 'AU5', 'AU7', 'AU23'],
   contempt: ['AU12', 'AU14'],
 };

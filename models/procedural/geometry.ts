@@ -101,8 +101,10 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
   const open = 1 - au43;
   const eye = (side: 0 | 1): EyeShape => {
     const s = side === 0 ? -1 : 1;
-    const upper = Math.max(0.4, (6 + 7.5 * au5 - 2 * au7 - 1.2 * au6 - 1.8 * au9 - 1.8 * au4) * open);
-    const lower = Math.max(0.3, (4 - 2.8 * au7 - 2 * au6 + 0.8 * au5 - 1.6 * au9) * open);
+    // AU9 pushes the cheeks and lower lids up: disgust narrows the eyes to a squint, where anger
+    // (AU4+5+7) glares; the squint is what tells the two apart once the brows are both low.
+    const upper = Math.max(0.4, (6 + 7.5 * au5 - 2 * au7 - 1.2 * au6 - 3 * au9 - 1.8 * au4) * open);
+    const lower = Math.max(0.3, (4 - 2.8 * au7 - 2 * au6 + 0.8 * au5 - 2.6 * au9) * open);
     return {
       inner: { x: s * 12, y: -5 + 0.3 * au6 },
       outer: { x: s * 41, y: -7.5 + 0.8 * au6 },
@@ -118,7 +120,8 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
   const brow = (side: 0 | 1): BrowShape => {
     const s = side === 0 ? -1 : 1;
     return {
-      inner: { x: s * (11 - 4.5 * au4 - 1.5 * au9), y: -24 - 9 * au1 + 17 * lower4 + 6 * au9 + 1.5 * au7 },
+      // AU9 (procerus) lowers the inner brows only a little and does not knit them: anger's V is AU4's.
+      inner: { x: s * (11 - 4.5 * au4), y: -24 - 9 * au1 + 17 * lower4 + 2 * au9 + 1.5 * au7 },
       mid: { x: s * 26, y: -29 - 3 * au1 - 6 * au2 + 8 * lowerMid4 + 3 * au9 + 1 * au6 + 1 * au7 },
       // Without AU1 the lowered inner ends slant the brow into anger's V.
       outer: { x: s * 43, y: -25 - 1 * au1 - 8 * au2 + 1 * au4 - 3 * lower4 + 1.5 * au6 },
@@ -131,8 +134,10 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
   // Lips part with AU25; AU26 and AU16 part them too, since the jaw or lower lip moves away.
   const gap = (au25 > 0 ? 2 + 5 * au25 : 0) + 18 * au26 + 1.5 * au16;
   const centre = 50 - 1.8 * au17 - 0.8 * Math.max(au12[0], au12[1]) + 0.5 * au15;
+  // AU23 (with the AU24 press FACS codes beside it in anger) narrows and thins the red of the lips
+  // and tightens the corners down: the tight, narrow mouth that reads as anger, not as neutral.
   const thin =
-    (1 - 0.55 * au23) * (1 - 0.3 * au20) * (1 - 0.15 * Math.max(au12[0], au12[1])) * (1 - 0.2 * ageFactor);
+    (1 - 0.75 * au23) * (1 - 0.3 * au20) * (1 - 0.15 * Math.max(au12[0], au12[1])) * (1 - 0.2 * ageFactor);
   // A one-sided pull (contempt's smirk) is small in area, so landmark nets and FER models only
   // see it when the raised corner clearly lifts and draws back; it gets a floor and a steeper gain.
   const unilateral = req.auSide.AU12 !== undefined || req.auSide.AU14 !== undefined;
@@ -147,7 +152,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     const tilt = Math.max(smirk(au12[other]), smirk(au14[other]));
     const smirkY = -18 * sm + 4 * tilt;
     return {
-      x: s * (23 + 7 * c12 + 9 * au20 - 3 * c14 - 4.5 * au23 - 1 * au15 - 1 * au17 + 1 * au10 + 3 * sm),
+      x: s * (23 + 7 * c12 + 9 * au20 - 3 * c14 - 7 * au23 - 1 * au15 - 1 * au17 + 1 * au10 + 3 * sm),
       y:
         50 -
         10 * c12 -
@@ -155,15 +160,17 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
         7.5 * au15 +
         11 * au20 +
         2.5 * au17 +
-        3 * au23 -
+        7 * au23 -
         1.2 * au10 -
         0.8 * au9 +
         smirkY,
     };
   };
-  // AU9 drags the upper lip up with the nose wrinkle: disgust's raised, squared upper lip.
-  const openTop = centre - gap * 0.2 - 4 * au10 * (1 - 0.3 * au25) - 9 * au9;
-  const openBottom = centre + gap * 0.8 + 6 * au16 + (au10 > 0.5 && gap === 0 ? 1 : 0);
+  // AU9 drags the upper lip up with the nose wrinkle: disgust's raised, squared upper lip that bares
+  // the upper teeth. AU16 only parts the lower lip a little: a wide drop showing the lower teeth
+  // reads as fear or sadness, not disgust.
+  const openTop = centre - gap * 0.2 - 4 * au10 * (1 - 0.3 * au25) - 13 * au9;
+  const openBottom = centre + gap * 0.8 + 2 * au16 + (au10 > 0.5 && gap === 0 ? 1 : 0);
   const mouth: MouthShape = {
     corners: [corner(0), corner(1)],
     openTop,
@@ -190,7 +197,7 @@ export function faceGeometry(req: Pick<SampleRequest, 'aus' | 'auSide'>, ageFact
     crowsFeet: [Math.min(1, au6 + 0.3 * ageFactor), Math.min(1, au6 + 0.3 * ageFactor)],
     dimple: [au14[0], au14[1]],
     chinBoss: au17,
-    lowerTeeth: Math.min(1, au16 + 0.3 * au26 + au20),
+    lowerTeeth: Math.min(1, 0.3 * au16 + 0.3 * au26 + au20),
     lipPress: Math.max(au23, 0.6 * au17),
   };
 }
