@@ -121,7 +121,7 @@ export async function benchCalibrator(): Promise<Record<string, number>> {
       await initTfjsBackend({ backend });
       const sides: Side[] = [
         { name: 'old', make: createBaselineCalibrator },
-        { name: 'new', make: () => createEnsembleCalibrator({ imageSize }) },
+        { name: 'new', make: () => createEnsembleCalibrator({ imageSize, runtime: 'tfjs' }) },
       ];
       // onnxruntime runs the networks whatever the TF.js backend; its side runs once, beside wasm.
       if (backend === 'wasm')

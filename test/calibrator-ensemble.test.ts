@@ -54,7 +54,7 @@ let happyA: Buffer;
 let happyB: Buffer;
 
 beforeAll(async () => {
-  calibrator = await createEnsembleCalibrator({ backend: { backend: 'wasm' } });
+  calibrator = await createEnsembleCalibrator({ backend: { backend: 'wasm' }, runtime: 'tfjs' });
   [happyA, happyB] = await Promise.all([faceJpeg('happyA'), faceJpeg('happyB')]);
 });
 afterAll(() => calibrator?.dispose());

@@ -138,4 +138,14 @@ describe('soft-label policy (SynFER)', () => {
     expect(strong.classIndex).toBe(contempt);
     expect(sum(strong.ensemble)).toBeCloseTo(1, 10);
   });
+
+  it('the contempt ramp is named config: onset and full-share asymmetry move it, defaults 1 and 4', () => {
+    const contempt = classIndex('contempt');
+    const share = (asym: number, p: Parameters<typeof policy>[0] = {}) =>
+      softLabel(contempt, perModel, asym, policy(p)).ensemble[contempt]!;
+    expect(share(2.5)).toBeCloseTo(0.6 * 0.5, 10); // halfway from 1 to 4
+    expect(share(2.5, { contemptOnset: 0.5, contemptFullAt: 2.5 })).toBeCloseTo(0.6, 10);
+    expect(share(0.8, { contemptOnset: 0.5, contemptFullAt: 2.5 })).toBeCloseTo(0.6 * 0.15, 10);
+    expect(() => policy({ contemptOnset: 3, contemptFullAt: 2 })).toThrow(/contemptFullAt/);
+  });
 });

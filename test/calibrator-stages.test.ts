@@ -131,7 +131,7 @@ describe('the ensemble on 224 px procedural faces', () => {
     const spec = resolveSpec({ runId: 'stages-test', target: N, shardSize: N, output: 'file:///tmp/unused' });
     requests = createPlan(spec).planShard(0, 0);
     images = await createProceduralGenerator().generate(requests, spec.image);
-    wasm = await createEnsembleCalibrator({ backend: { backend: 'wasm' }, batchSize: 8 });
+    wasm = await createEnsembleCalibrator({ backend: { backend: 'wasm' }, runtime: 'tfjs', batchSize: 8 });
     onnx = await createEnsembleCalibrator({ runtime: 'onnx', batchSize: 8 });
   });
   afterAll(() => {
@@ -149,6 +149,17 @@ describe('the ensemble on 224 px procedural faces', () => {
       await onnx.calibrate(mixed, requests.slice(0, 6));
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('runtime auto runs the networks on onnxruntime here, and records it', async () => {
+    const auto = await createEnsembleCalibrator({ models: ['human-emotion'], landmarks: false });
+    try {
+      expect(auto.backend.name).toBe('onnxruntime');
+      const [c] = await auto.calibrate(images.slice(0, 1), requests.slice(0, 1));
+      expect(c!.calibrator.backend).toEqual(auto.backend);
+    } finally {
+      auto.dispose();
+    }
   });
 
   it('onnxruntime gives the labels, faces and AU evidence of the wasm path on the same images', async () => {

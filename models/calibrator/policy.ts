@@ -6,23 +6,35 @@ import { CONTEMPT_INDEX, normalise } from './labels';
  * How per-model probabilities become a sample's label. The default follows SynFER's FERAnno step:
  * keep the intended class where the ensemble agrees with it, otherwise trust the ensemble average.
  */
-export const CalibrationPolicySchema = z.object({
-  /**
-   * synfer: agree -> mixWeight*onehot(intended) + (1-mixWeight)*ensemble, disagree -> ensemble.
-   * ensemble: always the ensemble average. intended: always onehot(intended) (no relabelling).
-   */
-  mode: z.enum(['synfer', 'ensemble', 'intended']).default('synfer'),
-  mixWeight: z.number().min(0).max(1).default(0.5),
-  /** Per-model temperature applied to log-probabilities; >1 softens an over-confident model. */
-  temperatures: z.record(z.string(), z.number().positive()).default({}),
-  /** Per-model weight in the ensemble average; missing models weigh 1. */
-  weights: z.record(z.string(), z.number().min(0)).default({}),
-  /**
-   * Share of the ensemble given to contempt at full lip-corner asymmetry (AU12/14 on one side,
-   * measured 5 on the 0-5 scale); none of the shipped models has a contempt output.
-   */
-  contemptMaxShare: z.number().min(0).max(1).default(0.6),
-});
+export const CalibrationPolicySchema = z
+  .object({
+    /**
+     * synfer: agree -> mixWeight*onehot(intended) + (1-mixWeight)*ensemble, disagree -> ensemble.
+     * ensemble: always the ensemble average. intended: always onehot(intended) (no relabelling).
+     */
+    mode: z.enum(['synfer', 'ensemble', 'intended']).default('synfer'),
+    mixWeight: z.number().min(0).max(1).default(0.5),
+    /** Per-model temperature applied to log-probabilities; >1 softens an over-confident model. */
+    temperatures: z.record(z.string(), z.number().positive()).default({}),
+    /** Per-model weight in the ensemble average; missing models weigh 1. */
+    weights: z.record(z.string(), z.number().min(0)).default({}),
+    /**
+     * Share of the ensemble given to contempt at full lip-corner asymmetry (AU12/14 on one side,
+     * measured 5 on the 0-5 scale); none of the shipped models has a contempt output.
+     */
+    contemptMaxShare: z.number().min(0).max(1).default(0.6),
+    /**
+     * Lip-corner asymmetry (0-5) up to which no contempt is credited: the asymmetry of ordinary
+     * faces and landmark noise.
+     */
+    contemptOnset: z.number().min(0).max(5).default(1),
+    /** Asymmetry at which contempt gets its full `contemptMaxShare`; linear in between. */
+    contemptFullAt: z.number().min(0).max(5).default(4),
+  })
+  .refine((p) => p.contemptFullAt > p.contemptOnset, {
+    message: 'contemptFullAt must be above contemptOnset',
+    path: ['contemptFullAt'],
+  });
 export type CalibrationPolicy = z.infer<typeof CalibrationPolicySchema>;
 export type CalibrationPolicyInput = z.input<typeof CalibrationPolicySchema>;
 
@@ -61,8 +73,10 @@ export function weightedAverage(
 
 /** Maps measured asymmetry (0-5) to the share of the ensemble moved onto contempt. */
 export function contemptShare(asymmetry: number, policy: CalibrationPolicy): number {
-  // Below 1 is within the asymmetry of ordinary faces and landmark noise.
-  const t = Math.min(1, Math.max(0, (asymmetry - 1) / 3));
+  const t = Math.min(
+    1,
+    Math.max(0, (asymmetry - policy.contemptOnset) / (policy.contemptFullAt - policy.contemptOnset)),
+  );
   return policy.contemptMaxShare * t;
 }
 
