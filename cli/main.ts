@@ -3,6 +3,7 @@ import { setLogLevel } from '../log/logger';
 import { registerConsumerCommands } from './consume';
 import { registerDemoCommand } from './demo';
 import { registerDevCommands } from './dev';
+import { registerDoctorCommand } from './doctor';
 import { reportError } from './errors';
 import { registerRenderCommand } from './render';
 import { registerRunCommands } from './runs';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDevCommands(program);
   registerRunCommands(program);
   registerWorkerCommand(program);
+  registerDoctorCommand(program);
   registerConsumerCommands(program);
   registerRenderCommand(program);
   registerDemoCommand(program);

@@ -6,18 +6,10 @@ import { processCount, serveWorker } from '../workers/serve';
  * `synfarm worker`. No option has a commander default: an option left out must not hide the
  * environment or the config file (precedence flags > env > file > defaults, in workers/config.ts).
  */
-export function registerWorkerCommand(program: Command): void {
-  program
-    .command('worker')
-    .description(
-      'serve task queues: workflows, gpu (generate, calibrate), cpu (filter, commit, manifest); ' +
-        'settings from flags > env > --config file > defaults (docs/worker-config.md)',
-    )
+/** The worker's settings as options; `synfarm doctor` takes the same, so it checks the same config. */
+export function withWorkerConfigOptions(cmd: Command): Command {
+  return cmd
     .option('--config <file>', 'YAML or JSON file with worker settings (env SYNFARM_CONFIG)')
-    .option(
-      '--print-config',
-      'print the resolved settings (secrets masked) and where each came from, then exit',
-    )
     .option('--queues <list>', 'all, or a comma list of workflows,gpu,cpu (env SYNFARM_QUEUES; default all)')
     .option(
       '--queue-prefix <prefix>',
@@ -72,7 +64,21 @@ export function registerWorkerCommand(program: Command): void {
         'credentials: the AWS SDK chain (AWS_* env, profile, role); API key only by env SYNFARM_TEMPORAL_API_KEY',
     )
     .option('--s3-region <region>', 'S3 region (env AWS_REGION; default us-east-1)')
-    .option('--s3-bucket <bucket>', 'bucket synfarm doctor checks for writes (env SYNFARM_S3_BUCKET)')
+    .option('--s3-bucket <bucket>', 'bucket synfarm doctor checks for writes (env SYNFARM_S3_BUCKET)');
+}
+
+export function registerWorkerCommand(program: Command): void {
+  const worker = program
+    .command('worker')
+    .description(
+      'serve task queues: workflows, gpu (generate, calibrate), cpu (filter, commit, manifest); ' +
+        'settings from flags > env > --config file > defaults (docs/worker-config.md)',
+    );
+  withWorkerConfigOptions(worker)
+    .option(
+      '--print-config',
+      'print the resolved settings (secrets masked) and where each came from, then exit',
+    )
     .action(async (opts: Record<string, unknown>) => {
       const loaded = await loadWorkerConfig({ flags: opts, env: process.env });
       if (opts.printConfig) {
