@@ -22,8 +22,8 @@ import { cancellationSignal, checkpoint } from './checkpoint';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './failures';
 import { readAllDecisions } from './filter';
+import { readGuidance } from './rounds';
 import type { RunContext } from './run-context';
-import { readGuidance } from './stages';
 import type { CommitResult, ShardRef } from './types';
 
 /**

@@ -7,8 +7,8 @@ import { deficitByClass, type RoundDecisions, RoundDecisionsSchema, rejectTallie
 import { unpackGeneratedPart, unpackLabels } from '../run/parts';
 import { checkpoint } from './checkpoint';
 import { failFastOnBadInput } from './failures';
+import { readGuidance, roundParts } from './rounds';
 import type { RunContext } from './run-context';
-import { readGuidance, roundParts } from './stages';
 import type { RoundOutcome, RoundRequest } from './types';
 
 export async function readDecisions(

@@ -1,10 +1,11 @@
+import { createCalibrate } from './calibrate';
 import { createCommit } from './commit';
 import type { ActivityDeps } from './deps';
 import { createDescribeRun } from './describe-run';
 import { createFilter } from './filter';
+import { createGenerate } from './generate';
 import { createRunContexts } from './run-context';
 import { createRunIndexActivities } from './run-index';
-import { createCalibrate, createGenerate } from './stages';
 
 export type { ActivityDeps, ModelProvider } from './deps';
 

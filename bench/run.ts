@@ -4,6 +4,7 @@
  * Speed targets live here, never in timed tests. The stack ones use `synfarm dev up`'s stack.
  */
 import { benchCalibrator } from './calibrator.bench';
+import { benchCommitCost } from './commit-cost.bench';
 import { type Figures, formatFigures } from './compare';
 import { benchConsumer, benchConsumerS3 } from './consumer.bench';
 import { benchFanOut, benchFarmOverhead } from './farm.bench';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, () => Promise<Figures>> = {
   'consumer-s3': benchConsumerS3,
   'farm-overhead': benchFarmOverhead,
   'fan-out': () => benchFanOut(1439, 16),
+  'commit-cost': () => benchCommitCost(),
 };
 
 const wanted = process.argv.slice(2);

@@ -297,6 +297,17 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
+  /** Calls `observe` with every S3 command's name as it is sent (benchmarks count requests). */
+  observeRequests(observe: (command: string) => void): void {
+    this.#client.middlewareStack.add(
+      (next, context) => (args) => {
+        observe(String(context.commandName ?? 'unknown'));
+        return next(args);
+      },
+      { step: 'initialize', name: 'synfarmObserveRequests' },
+    );
+  }
+
   /** Closes the client's idle sockets; the store is unusable afterwards. */
   destroy(): void {
     this.#client.destroy();

@@ -242,4 +242,49 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       await slow.stop();
     }
   }, 120_000);
+
+  it('the default pipeline (procedural, ensemble, filter, dedupe) cancelled and resumed: same tars, sidecars and index', async () => {
+    const base = {
+      target: 16,
+      shardSize: 8,
+      seed: 77,
+      generator: { backend: 'procedural', batchSize: 4 },
+      calibrator: { backend: 'ensemble' },
+    };
+    const snapshot = async (spec: Spec) => {
+      const store = farm.client.store(spec.output);
+      const keys = runKeys(spec.runId);
+      const text = async (key: string) =>
+        Buffer.from(await store.get(key))
+          .toString('utf8')
+          .split(spec.runId)
+          .join('RUN');
+      return {
+        tars: await shardTars(farm.client, spec),
+        sidecars: await Promise.all([0, 1].map((s) => text(keys.shardSidecar(s)))),
+        manifest: await text(keys.manifest),
+        wids: await text(keys.widsIndex),
+      };
+    };
+    const undisturbed = testSpec({ runId: uniqueId('defref'), ...base });
+    await farm.client.launch(undisturbed, { timeouts: TEST_TIMEOUTS, window: 1 });
+    await farm.client.client.workflow.getHandle(undisturbed.runId).result();
+
+    const spec = testSpec({ runId: uniqueId('defcut'), ...base });
+    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+    const store = farm.client.store(spec.output);
+    await waitUntil(
+      'a shard is committed',
+      async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
+      120_000,
+    );
+    await farm.client.cancel(spec.runId);
+    await farm.client.client.workflow
+      .getHandle(spec.runId)
+      .result()
+      .catch(() => undefined);
+    await farm.client.resume(spec.runId);
+    await farm.client.client.workflow.getHandle(spec.runId).result();
+    expect(await snapshot(spec)).toEqual(await snapshot(undisturbed));
+  }, 300_000);
 });
