@@ -1,35 +1,23 @@
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { createPlan } from '../plan/plan';
-import { runKeys } from '../run/layout';
+import { RunObjects } from '../run/objects';
 import type { Sidecar } from '../run/sidecar';
-import { parseResolvedSpec } from '../spec';
-import { ObjectNotFoundError } from '../storage/errors';
 import type { ObjectStore } from '../storage/object-store';
 import { renderReportHtml } from './html';
 import type { ReportPage } from './page';
-import { type PreviewSample, parseShardPreview, SHEET_PER_GROUP, type ShardPreview } from './preview';
-import { buildRunReport, committedSidecars, type RunReport } from './report';
+import { type PreviewSample, SHEET_PER_GROUP, type ShardPreview, ShardPreviewSchema } from './preview';
+import { buildRunReport, type RunReport } from './report';
 
 const PREVIEW_READS_IN_FLIGHT = 8;
 
-async function readPreview(store: ObjectStore, key: string): Promise<ShardPreview | undefined> {
-  try {
-    return parseShardPreview(await store.get(key));
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 /** Every committed shard's preview (undefined where a shard has none), a few reads at a time. */
-async function readPreviews(store: ObjectStore, runId: string, shards: readonly number[]) {
-  const keys = runKeys(runId);
+async function readPreviews(objects: RunObjects, shards: readonly number[]) {
   const out: (ShardPreview | undefined)[] = new Array(shards.length);
   let next = 0;
   const lane = async () => {
     while (next < shards.length) {
       const i = next++;
-      out[i] = await readPreview(store, keys.shardPreview(shards[i]!));
+      out[i] = await objects.json(objects.keys.shardPreview(shards[i]!), ShardPreviewSchema);
     }
   };
   await Promise.all(Array.from({ length: PREVIEW_READS_IN_FLIGHT }, lane));
@@ -72,11 +60,9 @@ export async function collectReportPage(
   given?: { sidecars: readonly Sidecar[]; report: RunReport },
   now: Date = new Date(),
 ): Promise<ReportPage> {
-  const keys = runKeys(runId);
-  const spec = parseResolvedSpec(Buffer.from(await store.get(keys.spec)).toString('utf8'), {
-    source: `${store.url}/${keys.spec}`,
-  });
-  const sidecars = given?.sidecars ?? (await committedSidecars(store, runId));
+  const objects = new RunObjects(store, runId);
+  const spec = await objects.spec();
+  const sidecars = given?.sidecars ?? (await objects.listShards()).committed;
   const report = given?.report ?? (await buildRunReport(store, runId, sidecars));
   const plan = createPlan(spec);
   const requestedByClass = AFFECTNET_CLASSES.map(() => 0);
@@ -88,8 +74,7 @@ export async function collectReportPage(
   }
   const delivered = report.committedClassHistogram;
   const previews = await readPreviews(
-    store,
-    runId,
+    objects,
     sidecars.map((s) => s.shard),
   );
   const commits = previews
@@ -123,11 +108,12 @@ export async function writeRunReports(
   runId: string,
   options: { html: boolean },
 ): Promise<{ report: RunReport; htmlKey?: string }> {
-  const sidecars = await committedSidecars(store, runId);
+  const objects = new RunObjects(store, runId);
+  const sidecars = (await objects.listShards()).committed;
   const report = await buildRunReport(store, runId, sidecars);
   if (!options.html) return { report };
   const page = await collectReportPage(store, runId, { sidecars, report });
-  const htmlKey = runKeys(runId).reportHtml;
+  const htmlKey = objects.keys.reportHtml;
   await store.put(htmlKey, renderReportHtml(page), { contentType: 'text/html; charset=utf-8' });
   return { report, htmlKey };
 }

@@ -113,8 +113,3 @@ export class PreviewCollector {
     };
   }
 }
-
-export function parseShardPreview(bytes: Uint8Array | string): ShardPreview {
-  const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
-  return ShardPreviewSchema.parse(JSON.parse(text));
-}
