@@ -293,9 +293,10 @@ describe('the worker image definition', () => {
     await mkdir(app, { recursive: true });
     const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: app, maxBuffer: 64 * 1024 * 1024 });
     const steps = runSteps(dockerfile);
-    // COPY package.json package-lock.json ./
-    await cp(path.join(PROJECT_ROOT, 'package.json'), path.join(app, 'package.json'));
-    await cp(path.join(PROJECT_ROOT, 'package-lock.json'), path.join(app, 'package-lock.json'));
+    // COPY package.json package-lock.json ... ./ (the files the install step sees)
+    const manifests = dockerfile.match(/^COPY (package\.json .*) \.\/$/m)![1]!.split(' ');
+    expect(manifests).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', '.npmrc']));
+    for (const file of manifests) await cp(path.join(PROJECT_ROOT, file), path.join(app, file));
     const install = steps.find((s) => s.startsWith('npm ci'))!;
     // From npm's cache (filled by the project's own `npm ci`): this machine reaches no CDN, so
     // tfjs-node-gpu's download of libtensorflow cannot run here and its scripts are skipped.
