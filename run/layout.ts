@@ -50,6 +50,12 @@ const layout = (runId: string) => ({
   reportHtml: `${runId}/report.html`,
 });
 
+/** Whether a key is a staged intermediate (`<runId>/staging/...`): written once per content. */
+export function isStagingKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  return slash > 0 && key.startsWith('staging/', slash + 1);
+}
+
 const SIDECAR = /\/shards\/shard-(\d{6})\.json$/;
 
 /** The shard index of a sidecar key, or undefined for any other key. */

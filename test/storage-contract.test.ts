@@ -15,6 +15,7 @@ import {
   openStore,
   type S3ObjectStore,
 } from '../storage';
+import { withPartCache } from '../storage/part-cache';
 import { testStack } from './support/stack';
 
 const MiB = 1024 * 1024;
@@ -26,6 +27,8 @@ interface Backend {
   /** Number of multipart parts the stored object was assembled from (undefined: not multipart). */
   partsOf?(store: ObjectStore, key: string): Promise<number | undefined>;
 }
+
+const cacheRoots = new Map<ObjectStore, string>();
 
 const backends: Backend[] = [
   {
@@ -69,6 +72,21 @@ const backends: Backend[] = [
     },
     async close(store) {
       await rm(join((store as FileObjectStore).root, '..'), { recursive: true, force: true });
+    },
+  },
+  {
+    // The worker's part cache must keep every guarantee of the store it wraps: a small budget, so
+    // the contract's large objects exercise both the cached and the pass-through paths.
+    name: 'withPartCache(FileObjectStore)',
+    async open() {
+      const dir = await mkdtemp(join(tmpdir(), 'synfarm store '));
+      const inner = openStore(pathToFileURL(join(dir, 'out')).href) as FileObjectStore;
+      const store = withPartCache(inner, { maxBytes: MiB, cacheable: () => true });
+      cacheRoots.set(store, inner.root);
+      return store;
+    },
+    async close(store) {
+      await rm(join(cacheRoots.get(store)!, '..'), { recursive: true, force: true });
     },
   },
 ];

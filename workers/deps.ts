@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActivityDeps } from '../activities';
 import { activeTfjsBackend } from '../models/tfjs-backend';
+import { isStagingKey } from '../run/layout';
 import { openStore, type StoreOptions } from '../storage';
 import type { ObjectStore } from '../storage/object-store';
+import { withPartCache } from '../storage/part-cache';
 import { instrumentModels, instrumentStore } from './instrument';
 import type { WorkerMetrics } from './metrics';
 import { createModelProvider } from './models';
@@ -16,7 +18,12 @@ export interface WorkerDepsOptions {
   testPartDelayMs?: number;
   /** When set, stores and models are wrapped to record synfarm's metrics. */
   metrics?: WorkerMetrics;
+  /** Memory for staged parts this process wrote, read back by its later stages; 0 turns it off. */
+  partCacheBytes?: number;
 }
+
+/** 256 MiB: a few shards' staged parts at the default image size. */
+const PART_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** The real dependencies a worker process gives its activities: one store per URL, one model set. */
 export function createWorkerDeps(options: WorkerDepsOptions): ActivityDeps {
@@ -26,6 +33,8 @@ export function createWorkerDeps(options: WorkerDepsOptions): ActivityDeps {
     let store = stores.get(url);
     if (!store) {
       store = openStore(url, options.s3);
+      const cacheBytes = options.partCacheBytes ?? PART_CACHE_BYTES;
+      if (cacheBytes > 0) store = withPartCache(store, { maxBytes: cacheBytes, cacheable: isStagingKey });
       if (options.metrics) store = instrumentStore(store, options.metrics);
       stores.set(url, store);
     }
