@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
 import { FarmClient } from '../client/runs';
-import { createTestPatternGenerator } from '../models/testpattern';
-import { createPlan } from '../plan';
-import { runKeys } from '../run/layout';
 import { resolveSpec, type Spec } from '../spec';
-import { openStore } from '../storage';
-import { type Sample, writeTar } from '../webdataset';
 import { startWorker } from '../workers/start';
+import { compare, type Figures } from './compare';
+import { createBareFarm } from './farm-bare';
 import { benchStack } from './stack';
 
 type Stack = Awaited<ReturnType<typeof benchStack>>;
@@ -43,49 +39,60 @@ async function withFarm<T>(stack: Stack, fn: (client: FarmClient, prefix: string
   }
 }
 
-/** The baseline: the same shards generated, packed and uploaded by a plain loop, no orchestration. */
-async function plainLoop(s: Spec, stack: Stack): Promise<number> {
-  const store = openStore(s.output, stack.s3);
-  const plan = createPlan(s);
-  const generator = createTestPatternGenerator();
-  const t = performance.now();
-  for (let shard = 0; shard < plan.shardCount; shard++) {
-    const requests = plan.planShard(shard);
-    const images = await generator.generate(requests, { size: s.image.size, format: 'jpg', quality: 90 });
-    const samples = images.map(
-      (img, i): Sample => ({
-        __key__: img.key,
-        jpg: img.bytes,
-        json: JSON.stringify(requests[i]),
-        cls: String(requests[i]!.classIndex),
-      }),
-    );
-    await store.putStream(runKeys(`${s.runId}-plain`).shardTar(shard), Readable.from(writeTar(samples)));
-  }
-  return (performance.now() - t) / 1000;
+interface OverheadCase {
+  name: string;
+  spec: (runId: string) => Spec;
+  window: number;
 }
 
 /**
- * Orchestration overhead: the farm (testpattern + passthrough, so the work itself is small and the
- * overhead shows) against a plain in-process loop over the same shards, in one command.
+ * Orchestration overhead: the farm (Temporal workflows, one worker process serving all queues)
+ * against a bare in-process loop doing the same stages with the same parallelism (bench/farm-bare.ts),
+ * interleaved, 3 times each, a fresh run id every time. Two pipelines: testpattern + passthrough
+ * (the work is small, so the overhead shows; goal <= 1.3) and the default one, procedural +
+ * ensemble + filter + commit (goal <= 1.1). One warm-up run per side loads models and JITs.
  */
-export async function benchFarmOverhead(): Promise<Record<string, number>> {
+export async function benchFarmOverhead(): Promise<Figures> {
   const stack = await benchStack();
-  const s = spec(stack, `bench-overhead-${randomBytes(3).toString('hex')}`, 2048, 256);
-  const plainSeconds = await plainLoop(s, stack);
-  const farmSeconds = await withFarm(stack, async (client) => {
-    const t = performance.now();
-    await client.launch(s, { window: 8 });
-    await client.client.workflow.getHandle(s.runId).result();
-    return (performance.now() - t) / 1000;
+  const tag = randomBytes(3).toString('hex');
+  const cases: OverheadCase[] = [
+    { name: 'farm_overhead.testpattern', spec: (id) => spec(stack, id, 2048, 256), window: 8 },
+    {
+      name: 'farm_overhead.default_pipeline',
+      spec: (id) =>
+        resolveSpec({ runId: id, target: 64, shardSize: 16, output: `s3://${stack.bucket}/bench` }),
+      window: 4,
+    },
+  ];
+  const bare = createBareFarm(stack.s3);
+  const figures: Figures = {};
+  await withFarm(stack, async (client) => {
+    for (const c of cases) {
+      let n = 0;
+      const fresh = () => c.spec(`bench-${tag}-${c.name.endsWith('testpattern') ? 'tp' : 'dp'}-${n++}`);
+      const farmRun = async () => {
+        const s = fresh();
+        await client.launch(s, { window: c.window });
+        await client.client.workflow.getHandle(s.runId).result();
+      };
+      const bareRun = () => bare(fresh(), c.window);
+      const probe = c.spec('probe');
+      Object.assign(
+        figures,
+        { [`${c.name}.samples`]: probe.targetSamples, [`${c.name}.shards`]: probe.shardCount },
+        await compare({
+          name: c.name,
+          sides: [
+            { name: 'farm', run: farmRun },
+            { name: 'bare_loop', run: bareRun },
+          ],
+          warmups: 1,
+          work: { count: probe.targetSamples, unit: 'samples' },
+        }),
+      );
+    }
   });
-  return {
-    samples: s.targetSamples,
-    shards: s.shardCount,
-    plainLoopSeconds: plainSeconds,
-    farmSeconds,
-    ratioFarmToPlain: farmSeconds / plainSeconds,
-  };
+  return figures;
 }
 
 /** Fan-out at full scale: 5x AffectNet's shard count (1,439 shards of 2 samples) on one machine. */
