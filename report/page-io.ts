@@ -51,6 +51,26 @@ export function pickThumbnails(previews: readonly (ShardPreview | undefined)[]):
 }
 
 /**
+ * Per class, what the committed shards lack: summed from the sidecars when every one recorded
+ * it, else requested minus delivered (calibrated label) over the run, where positive.
+ */
+export function shortfallByClass(
+  sidecars: readonly Sidecar[],
+  requested: readonly number[],
+  delivered: readonly number[],
+): ReportPage['shortfallByClass'] {
+  if (sidecars.length > 0 && sidecars.every((s) => s.shortfallByClass !== undefined)) {
+    const counts = AFFECTNET_CLASSES.map(() => 0);
+    for (const s of sidecars)
+      s.shortfallByClass?.forEach((n, c) => {
+        counts[c] = (counts[c] ?? 0) + n;
+      });
+    return { counts, source: 'recorded' };
+  }
+  return { counts: requested.map((n, c) => Math.max(0, n - (delivered[c] ?? 0))), source: 'derived' };
+}
+
+/**
  * What report.html shows, from the run's stored objects: spec.json (what was requested), the
  * committed sidecars (the figures) and the shards' previews (thumbnails, commit times).
  */
@@ -89,10 +109,7 @@ export async function collectReportPage(
     plannedSamples: spec.targetSamples,
     report,
     requestedByClass,
-    shortfallByClass: {
-      counts: requestedByClass.map((n, c) => Math.max(0, n - (delivered[c] ?? 0))),
-      source: 'derived',
-    },
+    shortfallByClass: shortfallByClass(sidecars, requestedByClass, delivered),
     commits,
     ...pickThumbnails(previews),
     shardsWithoutPreview: previews.filter((p) => p === undefined).length,

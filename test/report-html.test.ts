@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ENTROPY_BINS, reportFromSidecars } from '../report';
 import { renderReportHtml } from '../report/html';
 import type { ReportPage } from '../report/page';
-import { collectReportPage, pickThumbnails, writeRunReports } from '../report/page-io';
+import { collectReportPage, pickThumbnails, shortfallByClass, writeRunReports } from '../report/page-io';
 import {
   PreviewCollector,
   previewQuota,
@@ -108,6 +108,27 @@ describe('shard previews (thumbnails kept at commit)', () => {
     expect(kept[2]!.key).toBe('2-a');
     expect(rejects).toHaveLength(SHEET_PER_GROUP);
     expect(rejects.at(-1)!.key).toBe(`${SHEET_PER_GROUP}-r`);
+  });
+});
+
+describe('shortfall by class', () => {
+  const side = (shortfall?: number[]) =>
+    ({ shard: 0, ...(shortfall ? { shortfallByClass: shortfall } : {}) }) as unknown as Sidecar;
+  it('sums what the sidecars recorded when every one has it', () => {
+    const r = shortfallByClass(
+      [side([0, 1, 0, 0, 0, 0, 0, 2]), side([0, 0, 0, 0, 0, 3, 0, 1])],
+      new Array(8).fill(16),
+      new Array(8).fill(16),
+    );
+    expect(r).toEqual({ counts: [0, 1, 0, 0, 0, 3, 0, 3], source: 'recorded' });
+  });
+  it('else derives it: requested minus delivered where positive (a surplus is not a shortfall)', () => {
+    const r = shortfallByClass(
+      [side([0, 0, 0, 0, 0, 0, 0, 9]), side()],
+      [8, 8, 8, 8, 8, 8, 8, 8],
+      [20, 8, 8, 8, 8, 5, 8, 1],
+    );
+    expect(r).toEqual({ counts: [0, 0, 0, 0, 0, 3, 0, 7], source: 'derived' });
   });
 });
 
