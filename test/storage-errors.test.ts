@@ -126,7 +126,8 @@ describe('S3 errors users see', () => {
 
   it('aborting putStream midway leaves no object and no incomplete multipart upload', async () => {
     const { s3 } = testStack();
-    const store = open(`s3://${s3.bucket}/abort-${randomUUID()}`);
+    // 5 MiB parts (the default is 16 MiB): the 6 MiB body must start a real multipart upload.
+    const store = open(`s3://${s3.bucket}/abort-${randomUUID()}`, { ...s3Options(), partSize: 5 * MiB });
     const client = new S3Client({ ...s3Options(), forcePathStyle: true });
     const uploadsOf = async (key: string) => {
       const out = await client.send(
@@ -153,7 +154,8 @@ describe('S3 errors users see', () => {
 
   it('a body that fails after several parts aborts the multipart upload on the server', async () => {
     const { s3 } = testStack();
-    const store = open(`s3://${s3.bucket}/fail-${randomUUID()}`);
+    // 5 MiB parts (the default is 16 MiB), so parts really reach the server before the failure.
+    const store = open(`s3://${s3.bucket}/fail-${randomUUID()}`, { ...s3Options(), partSize: 5 * MiB });
     async function* failing() {
       yield* chunks(11 * MiB);
       throw new Error('renderer crashed');
