@@ -128,9 +128,9 @@ describe('soft-label policy (SynFER)', () => {
     expect(out.ensemble[happy]).toBeCloseTo((3 * 0.8 + 0.6) / 4, 10);
   });
 
-  it('lip-corner asymmetry moves a share of the ensemble onto contempt, none below 1', () => {
+  it('lip-corner asymmetry moves a share of the ensemble onto contempt, none below the onset', () => {
     const contempt = classIndex('contempt');
-    const none = softLabel(contempt, perModel, 0.9, policy());
+    const none = softLabel(contempt, perModel, 0.45, policy());
     expect(none.ensemble[contempt]).toBe(0);
     const strong = softLabel(contempt, perModel, 4, policy({ contemptMaxShare: 0.8 }));
     expect(strong.ensemble[contempt]).toBeCloseTo(0.8, 10);
@@ -139,11 +139,11 @@ describe('soft-label policy (SynFER)', () => {
     expect(sum(strong.ensemble)).toBeCloseTo(1, 10);
   });
 
-  it('the contempt ramp is named config: onset and full-share asymmetry move it, defaults 1 and 4', () => {
+  it('the contempt ramp is named config: onset and full-share asymmetry move it, defaults 0.5 and 1.5', () => {
     const contempt = classIndex('contempt');
     const share = (asym: number, p: Parameters<typeof policy>[0] = {}) =>
       softLabel(contempt, perModel, asym, policy(p)).ensemble[contempt]!;
-    expect(share(2.5)).toBeCloseTo(0.6 * 0.5, 10); // halfway from 1 to 4
+    expect(share(1)).toBeCloseTo(0.6 * 0.5, 10); // halfway from 0.5 to 1.5
     expect(share(2.5, { contemptOnset: 0.5, contemptFullAt: 2.5 })).toBeCloseTo(0.6, 10);
     expect(share(0.8, { contemptOnset: 0.5, contemptFullAt: 2.5 })).toBeCloseTo(0.6 * 0.15, 10);
     expect(() => policy({ contemptOnset: 3, contemptFullAt: 2 })).toThrow(/contemptFullAt/);

@@ -27,9 +27,13 @@ export const CalibrationPolicySchema = z
      * Lip-corner asymmetry (0-5) up to which no contempt is credited: the asymmetry of ordinary
      * faces and landmark noise.
      */
-    contemptOnset: z.number().min(0).max(5).default(1),
+    // 0.5 and 1.5 were set from the tune models only (eval/split.ts; face-api's 68-point net on
+    // round-1 procedural renders, not the reported round 0): contempt renders measure a median
+    // 1.37 (10th percentile 0.46), every other class at most 0.29; real faces' ordinary
+    // asymmetry (about 0.7 at most, au-evidence.ts) earns a share of at most 0.1 here.
+    contemptOnset: z.number().min(0).max(5).default(0.5),
     /** Asymmetry at which contempt gets its full `contemptMaxShare`; linear in between. */
-    contemptFullAt: z.number().min(0).max(5).default(4),
+    contemptFullAt: z.number().min(0).max(5).default(1.5),
   })
   .refine((p) => p.contemptFullAt > p.contemptOnset, {
     message: 'contemptFullAt must be above contemptOnset',
