@@ -26,8 +26,8 @@ const faceApiDir = path.dirname(requireHere.resolve('@vladmandic/face-api/packag
  */
 const SAMPLES = 48;
 const FLOORS = {
-  tune: { ferAccuracy: 0.55 /* 0.688 */, faceFound: 0.9 /* 1.0 */ },
-  ensemble: { ferAccuracy: 0.55 /* 0.667 */, faceFound: 0.9 /* 1.0 */ },
+  tune: { ferAccuracy: 0.65 /* 0.792 */, faceFound: 0.9 /* 1.0 */ },
+  ensemble: { ferAccuracy: 0.62 /* 0.771 */, faceFound: 0.9 /* 1.0 */ },
   'held-out': { ferAccuracy: 0.25 /* 0.354 */, faceFound: 0.9 /* 1.0 */ },
 } as const;
 
