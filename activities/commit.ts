@@ -8,6 +8,7 @@ import { PreviewCollector, previewQuota } from '../report/preview';
 import {
   acceptance,
   chooseSamples,
+  classShortfall,
   partsOfRound,
   type RoundDecisions,
   rejectTallies,
@@ -119,7 +120,7 @@ async function recommit(ctx: RunContext, ref: ShardRef, sidecar: Sidecar): Promi
 
 /** The shard's tar members, in planned order, and what commit learns while writing them. */
 function assemble(deps: ActivityDeps, ctx: RunContext, ref: ShardRef, rounds: readonly RoundDecisions[]) {
-  const chosen = chooseSamples(rounds, ctx.shardClassCounts(ref.shard));
+  const chosen = chooseSamples(rounds, ctx.shardClassCounts(ref.shard), ctx.spec.filter.balanceBy);
   const facts = {
     chosen,
     quality: emptyQuality(),
@@ -201,7 +202,8 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         Readable.from(digestingStream(writeTar(samples()), digest)),
         { contentType: 'application/x-tar', signal: cancellationSignal() },
       );
-      const planned = ctx.shardClassCounts(ref.shard).reduce((a, b) => a + b, 0);
+      const plannedByClass = ctx.shardClassCounts(ref.shard);
+      const planned = plannedByClass.reduce((a, b) => a + b, 0);
       const sidecar: Sidecar = {
         format: 'synfarm-shard-v1',
         runId: ref.runId,
@@ -212,6 +214,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
         sha256: digest.sha256,
         planned,
         shortfall: planned - facts.keys.length,
+        classShortfall: classShortfall(rounds, plannedByClass, facts.chosen, ctx.spec.filter.balanceBy),
         rounds: rounds.length,
         classHistogram: facts.classHistogram,
         rejectsByReason: rejectTallies(rounds),

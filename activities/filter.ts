@@ -83,6 +83,7 @@ export async function filterRound(
         keep: d.keep,
         reasons: d.reasons,
         cls: label.classIndex,
+        confidence: label.confidence,
         ...(facts ? { phash: facts.phash } : {}),
         ...(d.details ? { details: d.details } : {}),
       });
@@ -114,7 +115,7 @@ async function imageFacts(label: Calibration, bytes: Uint8Array | undefined): Pr
 }
 
 function deficitOf(ctx: RunContext, shard: number, rounds: readonly RoundDecisions[]): number[] {
-  return deficitByClass(ctx.shardClassCounts(shard), rounds);
+  return deficitByClass(ctx.shardClassCounts(shard), rounds, ctx.spec.filter.balanceBy);
 }
 
 /**

@@ -20,7 +20,8 @@ import { benchStack } from './stack';
 export async function benchCommitCost(levels = [100, 1400], measured = 3): Promise<Record<string, number>> {
   const stack = await benchStack();
   const runId = `bench-commit-${randomBytes(3).toString('hex')}`;
-  const planned = Math.max(...levels) + measured + 1;
+  // Measured shards come from the top, laid-down ones from the bottom: they never meet.
+  const planned = Math.max(...levels) + measured * levels.length;
   const spec = resolveSpec({
     runId,
     target: planned,
@@ -46,7 +47,7 @@ export async function benchCommitCost(levels = [100, 1400], measured = 3): Promi
 
   const out: Record<string, number> = {};
   let committed = 0;
-  let next = planned - 1; // measured shards come from the top, laid-down ones from the bottom
+  let next = planned - 1;
   for (const level of levels) {
     process.stderr.write(`  laying down shards ${committed}..${level - 1}\n`);
     const entries = [];
@@ -72,6 +73,9 @@ export async function benchCommitCost(levels = [100, 1400], measured = 3): Promi
       const { alreadyCommitted: _, ...entry } = result;
       await inActivity(() => acts.recordShards({ outputUrl: spec.output, runId }, [entry]));
       counts.push(requests.length);
+      const byCommand: Record<string, number> = {};
+      for (const c of requests) byCommand[c] = (byCommand[c] ?? 0) + 1;
+      process.stderr.write(`  at ${level}, shard ${next}: ${JSON.stringify(byCommand)}\n`);
       if (m === 0) out[`at${level}_firstMergeInThisProcessRequests`] = requests.length;
     }
     // The first merge of a level may load hashes this process has not seen; steady state is the rest.

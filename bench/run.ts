@@ -7,6 +7,7 @@ import { benchCalibrator } from './calibrator.bench';
 import { benchCommitCost } from './commit-cost.bench';
 import { type Figures, formatFigures } from './compare';
 import { benchConsumer, benchConsumerS3 } from './consumer.bench';
+import { benchFanout } from './fanout.bench';
 import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
 import { benchProcedural } from './procedural.bench';
@@ -30,6 +31,7 @@ const BENCHES: Record<string, () => Promise<Figures>> = {
   'farm-overhead': benchFarmOverhead,
   'fan-out': () => benchFanOut(1439, 16),
   'commit-cost': () => benchCommitCost(),
+  fanout: () => benchFanout(),
 };
 
 const wanted = process.argv.slice(2);

@@ -33,6 +33,11 @@ function describeStatus(status: RunStatus): string {
     `samples    ${s.committed.samples.toLocaleString('en-US')} committed of ${s.committed.plannedSamples.toLocaleString('en-US')} planned`,
     `rejects    ${formatRejects(s.rejectsByReason)}`,
   ];
+  const short = Object.entries(s.classShortfall);
+  if (short.length > 0)
+    lines.push(
+      `short      ${short.map(([c, n]) => `${c} ${n}`).join(', ')} (by class, after the last round)`,
+    );
   if (s.progress) {
     lines.push(
       `running    ${s.progress.shards.running} shards (window ${s.progress.window}), ${s.progress.shards.failed} failed`,

@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { StageTimeouts } from '../activities/types';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { runKeys } from '../run/layout';
 import { RunObjectError, RunObjects } from '../run/objects';
 import { type Spec, specDigest, specToJson } from '../spec';
@@ -50,6 +51,8 @@ export interface RunStatus {
   /** From the sidecars in storage: true whatever Temporal knows. */
   committed: { shards: number; samples: number; plannedShards: number; plannedSamples: number };
   rejectsByReason: Record<string, number>;
+  /** Per class name: planned samples the committed shards could not fill (only classes short). */
+  classShortfall: Record<string, number>;
   failure?: string;
   uiUrl?: string;
 }
@@ -282,6 +285,11 @@ export class FarmClient {
         plannedSamples: spec.targetSamples,
       },
       rejectsByReason: progress?.rejectsByReason ?? manifest?.rejectsByReason ?? {},
+      classShortfall: Object.fromEntries(
+        (manifest?.totals.classShortfall ?? [])
+          .map((n, i) => [AFFECTNET_CLASSES[i] ?? String(i), n] as const)
+          .filter(([, n]) => n > 0),
+      ),
       failure,
       uiUrl: this.uiLink(runId),
     };

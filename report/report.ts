@@ -40,6 +40,12 @@ export const RunReportSchema = z.object({
     counts: z.array(z.number().int()),
   }),
   committedClassHistogram: z.array(z.number().int()),
+  /**
+   * Per class (AffectNet order): samples the spec's mix asked for, and how many of those the
+   * rounds could not fill (requested = delivered + short, by the spec's `balanceBy` label).
+   */
+  classRequested: z.array(z.number().int()).default([]),
+  classShortfall: z.array(z.number().int()).default([]),
   guidanceRounds: z.number().int(),
 });
 export type RunReport = z.infer<typeof RunReportSchema>;
@@ -54,6 +60,7 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
   const q = emptyQuality();
   const rejectsByReason: Record<string, number> = {};
   const histogram = AFFECTNET_CLASSES.map(() => 0);
+  const short = AFFECTNET_CLASSES.map(() => 0);
   const without: number[] = [];
   let guidanceRounds = 0;
   for (const s of sidecars) {
@@ -63,6 +70,9 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
       rejectsByReason[r] = (rejectsByReason[r] ?? 0) + n;
     s.classHistogram.forEach((n, i) => {
       histogram[i] = (histogram[i] ?? 0) + n;
+    });
+    s.classShortfall?.forEach((n, i) => {
+      short[i] = (short[i] ?? 0) + n;
     });
     guidanceRounds += s.guidance?.length ?? 0;
   }
@@ -96,6 +106,8 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
       counts: q.entropyBins,
     },
     committedClassHistogram: histogram,
+    classRequested: histogram.map((n, i) => n + short[i]!),
+    classShortfall: short,
     guidanceRounds,
   };
 }
@@ -154,5 +166,14 @@ export function formatReport(r: RunReport): string {
     );
   });
   if (r.guidanceRounds > 0) lines.push(`guided deficit rounds: ${r.guidanceRounds}`);
+  if (r.classRequested.length > 0) {
+    lines.push('class mix, requested -> delivered (short):');
+    r.confusion.classes.forEach((name, i) => {
+      const short = r.classShortfall[i] ?? 0;
+      lines.push(
+        `  ${name.padEnd(9)} ${String(r.classRequested[i]).padStart(7)} -> ${String(r.committedClassHistogram[i]).padStart(7)}${short > 0 ? ` (short ${short})` : ''}`,
+      );
+    });
+  }
   return lines.join('\n');
 }

@@ -20,6 +20,8 @@ export const RoundDecisionsSchema = z.object({
       reasons: z.array(z.string()),
       /** Calibrated class (null without a label): acceptance and recognition per round need it. */
       cls: z.number().int().nullable().optional(),
+      /** The calibrator's confidence in `cls`: a surplus class keeps its most confident samples. */
+      confidence: z.number().nullable().optional(),
       /** Perceptual hash of the image, when the calibrator found a face to judge. */
       phash: z.string().optional(),
       details: z
@@ -35,32 +37,79 @@ export function partsOfRound(round: RoundDecisions, batchSize: number): number {
   return Math.ceil(round.decisions.length / batchSize);
 }
 
-/** Kept samples per intended class over the given rounds. */
-export function keptByClass(rounds: readonly RoundDecisions[]): number[] {
+export type BalanceBy = 'calibrated' | 'intended';
+type Decision = RoundDecisions['decisions'][number];
+
+/** The class a decision counts toward in the quotas; null when it has no calibrated class. */
+export function quotaClass(d: Decision, balanceBy: BalanceBy): number | null {
+  return balanceBy === 'intended' ? d.classIndex : (d.cls ?? null);
+}
+
+/** Kept samples per class (by the quota label) over the given rounds. */
+export function keptByClass(rounds: readonly RoundDecisions[], balanceBy: BalanceBy = 'intended'): number[] {
   const kept = AFFECTNET_CLASSES.map(() => 0);
-  for (const r of rounds) for (const d of r.decisions) if (d.keep) kept[d.classIndex]! += 1;
+  for (const r of rounds)
+    for (const d of r.decisions) {
+      const c = quotaClass(d, balanceBy);
+      if (d.keep && c !== null) kept[c]! += 1;
+    }
   return kept;
 }
 
 /** What the shard still lacks per class index, against its planned counts. */
-export function deficitByClass(planned: readonly number[], rounds: readonly RoundDecisions[]): number[] {
-  const kept = keptByClass(rounds);
+export function deficitByClass(
+  planned: readonly number[],
+  rounds: readonly RoundDecisions[],
+  balanceBy: BalanceBy = 'intended',
+): number[] {
+  const kept = keptByClass(rounds, balanceBy);
   return planned.map((n, c) => Math.max(0, n - (kept[c] ?? 0)));
 }
 
-/** Which kept samples make the shard: per intended class, the earliest up to the planned count. */
-export function chooseSamples(rounds: readonly RoundDecisions[], planned: readonly number[]): Set<string> {
-  const taken = planned.map(() => 0);
-  const chosen = new Set<string>();
-  for (const round of rounds) {
+const byKey = (a: Decision, b: Decision) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * Which kept samples make the shard, per class up to its planned count. By intended label: the
+ * earliest in planned order. By calibrated label: a class with more kept samples than its quota
+ * keeps its most confident ones (lowest confidence trimmed first, ties by key), so the shard's
+ * mix by calibrated label is the one the spec asks for, as far as the rounds could fill it.
+ */
+export function chooseSamples(
+  rounds: readonly RoundDecisions[],
+  planned: readonly number[],
+  balanceBy: BalanceBy = 'intended',
+): Set<string> {
+  const candidates = planned.map((): Decision[] => []);
+  for (const round of rounds)
     for (const d of round.decisions) {
-      if (d.keep && taken[d.classIndex]! < planned[d.classIndex]!) {
-        taken[d.classIndex]! += 1;
-        chosen.add(d.key);
-      }
+      const c = quotaClass(d, balanceBy);
+      if (d.keep && c !== null) candidates[c]!.push(d);
     }
-  }
+  const chosen = new Set<string>();
+  candidates.forEach((list, c) => {
+    const ordered =
+      balanceBy === 'intended'
+        ? list
+        : [...list].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0) || byKey(a, b));
+    for (const d of ordered.slice(0, planned[c])) chosen.add(d.key);
+  });
   return chosen;
+}
+
+/** Per class: planned minus chosen, what stays short after the last round. */
+export function classShortfall(
+  rounds: readonly RoundDecisions[],
+  planned: readonly number[],
+  chosen: ReadonlySet<string>,
+  balanceBy: BalanceBy,
+): number[] {
+  const got = planned.map(() => 0);
+  for (const r of rounds)
+    for (const d of r.decisions) {
+      const c = quotaClass(d, balanceBy);
+      if (chosen.has(d.key) && c !== null) got[c]! += 1;
+    }
+  return planned.map((n, c) => n - got[c]!);
 }
 
 /** Rejected samples per reason over the given decisions. */

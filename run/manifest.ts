@@ -27,6 +27,8 @@ export const ManifestSchema = z.object({
     samples: z.number().int(),
     bytes: z.number().int(),
     shortfall: z.number().int(),
+    /** Per class, AffectNet order: what the committed shards could not fill. */
+    classShortfall: z.array(z.number().int()).default([]),
   }),
   classHistogram: z.array(z.number().int()),
   rejectsByReason: z.record(z.string(), z.number().int()),
@@ -48,13 +50,23 @@ export const IndexEntrySchema = z.object({
   sha256: z.string(),
   shortfall: z.number().int().min(0),
   classHistogram: z.array(z.number().int().min(0)),
+  classShortfall: z.array(z.number().int().min(0)).optional(),
   rejectsByReason: z.record(z.string(), z.number().int().min(0)),
 });
 export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 
 export function indexEntryOf(s: Sidecar): IndexEntry {
-  const { shard, samples, bytes, sha256, shortfall, classHistogram, rejectsByReason } = s;
-  return { shard, samples, bytes, sha256, shortfall, classHistogram, rejectsByReason };
+  const { shard, samples, bytes, sha256, shortfall, classHistogram, classShortfall, rejectsByReason } = s;
+  return {
+    shard,
+    samples,
+    bytes,
+    sha256,
+    shortfall,
+    classHistogram,
+    ...(classShortfall ? { classShortfall } : {}),
+    rejectsByReason,
+  };
 }
 
 function sortedCounts(counts: Record<string, number>): Record<string, number> {
@@ -75,7 +87,10 @@ export function mergeIndex(
 ): { manifest: Manifest; added: number[] } {
   const base = args.baseUrl.replace(/\/+$/, '');
   const shards = new Map((previous?.shards ?? []).map((s) => [s.shard, s]));
-  const totals = { ...(previous?.totals ?? { shards: 0, samples: 0, bytes: 0, shortfall: 0 }) };
+  const totals = {
+    ...(previous?.totals ?? { shards: 0, samples: 0, bytes: 0, shortfall: 0, classShortfall: [] }),
+  };
+  totals.classShortfall = [...totals.classShortfall];
   const classHistogram = [...(previous?.classHistogram ?? [])];
   const rejectsByReason = { ...(previous?.rejectsByReason ?? {}) };
   const added: number[] = [];
@@ -95,6 +110,9 @@ export function mergeIndex(
     totals.shortfall += e.shortfall;
     e.classHistogram.forEach((n, i) => {
       classHistogram[i] = (classHistogram[i] ?? 0) + n;
+    });
+    e.classShortfall?.forEach((n, i) => {
+      totals.classShortfall[i] = (totals.classShortfall[i] ?? 0) + n;
     });
     for (const [reason, n] of Object.entries(e.rejectsByReason))
       rejectsByReason[reason] = (rejectsByReason[reason] ?? 0) + n;

@@ -23,6 +23,11 @@ export const SidecarSchema = z.object({
   rounds: z.number().int().min(1),
   /** Calibrated class index -> samples, AffectNet order. */
   classHistogram: z.array(z.number().int().min(0)),
+  /**
+   * Per class (AffectNet order, by the spec's `filter.balanceBy` label): planned samples the
+   * rounds could not fill. Optional: sidecars written before class quotas still parse.
+   */
+  classShortfall: z.array(z.number().int().min(0)).optional(),
   rejectsByReason: z.record(z.string(), z.number().int().min(0)),
   keys: z.object({ first: z.string().nullable(), last: z.string().nullable() }),
   /**

@@ -239,6 +239,11 @@ const FilterObject = z.strictObject(
     maxMeanLuma: numberIn(0, 255).default(235),
     /** Fraction of the face crop crushed to black or blown to white above which it is badly exposed. */
     maxClippedFraction: numberIn(0, 1).default(0.4),
+    /**
+     * Which label a shard's class quotas count: `calibrated` (what the ensemble read; the class
+     * mix delivered is the one asked for) or `intended` (what was rendered).
+     */
+    balanceBy: oneOf(['calibrated', 'intended']).default('calibrated'),
     /** Steer deficit rounds toward what the calibrator recognises (guidance/). */
     guidance: z.boolean({ error: 'true or false' }).default(true),
     /** Classes whose acceptance in a round is below this get guidance for the next round. */
@@ -250,7 +255,7 @@ const FilterObject = z.strictObject(
     guidanceSuppress: numberIn(0, 1).default(0.5),
   },
   mapping(
-    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, guidance*)',
+    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, balanceBy, guidance*)',
   ),
 );
 export const FilterSchema = FilterObject.prefault({});

@@ -97,6 +97,16 @@ describe('farm: a run through the real Temporal server and S3', () => {
     );
     expect(manifest.totals.shortfall).toBe(result.shortfall);
     expect(manifest.totals.samples).toBe(result.samples);
+    // ...and per class, in the manifest totals, the report and status.
+    const perClass = manifest.totals.classShortfall;
+    expect(perClass.reduce((a, b) => a + b, 0)).toBe(result.shortfall);
+    const report = JSON.parse(
+      Buffer.from(await farm.client.store(spec.output).get(runKeys(spec.runId).report)).toString(),
+    );
+    expect(report.classShortfall).toEqual(perClass);
+    expect(report.classRequested.reduce((a: number, b: number) => a + b, 0)).toBe(24);
+    const status = await farm.client.status(spec.runId);
+    expect(Object.values(status.classShortfall).reduce((a, b) => a + b, 0)).toBe(result.shortfall);
   });
 
   it('continues as new when history grows, without losing or doubling a shard', async () => {

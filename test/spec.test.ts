@@ -70,6 +70,7 @@ describe('parseSpec: good specs', () => {
         minMeanLuma: 20,
         maxMeanLuma: 235,
         maxClippedFraction: 0.4,
+        balanceBy: 'calibrated',
         guidance: true,
         guidanceMinAcceptance: 0.9,
         guidanceGain: 0.5,
