@@ -42,7 +42,8 @@ export interface BarChartOptions {
 export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 520;
   const height = o.height ?? 240;
-  const m = { l: 44, r: 8, t: o.series.length > 1 ? 26 : 12, b: 30 };
+  const legend = o.series.length > 1 || (o.refLines?.length ?? 0) > 0;
+  const m = { l: 44, r: 8, t: legend ? 26 : 12, b: 30 };
   const pw = width - m.l - m.r;
   const ph = height - m.t - m.b;
   const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
@@ -76,23 +77,21 @@ export function barChart(o: BarChartOptions): string {
       `<text x="${r1(m.l + i * gw + gw / 2)}" y="${height - m.b + 16}" text-anchor="middle" class="ax">${esc(cat)}</text>`,
     );
   });
-  // The highest line's label sits above it, the others' below theirs, so two close lines stay legible.
-  const refs = [...(o.refLines ?? [])].sort((a, b) => b.value - a.value);
-  refs.forEach((ref, i) => {
-    const ly = y(ref.value) + (i === 0 ? -4 : 12);
-    parts.push(
-      `<line x1="${m.l}" x2="${width - m.r}" y1="${r1(y(ref.value))}" y2="${r1(y(ref.value))}" stroke="${ref.color}" stroke-dasharray="5 4" stroke-width="1.5"/>`,
-      `<text x="${width - m.r - 2}" y="${r1(ly)}" text-anchor="end" class="ref" fill="${ref.color}">${esc(ref.label)}</text>`,
-    );
-  });
-  if (o.series.length > 1) {
-    let lx = m.l;
+  // Reference lines are named in the legend, not beside the line, where bar labels would cover them.
+  let lx = m.l;
+  if (o.series.length > 1)
     for (const s of o.series) {
       parts.push(
         `<rect x="${lx}" y="6" width="10" height="10" fill="${s.color}"/><text x="${lx + 14}" y="15" class="ax">${esc(s.name)}</text>`,
       );
       lx += 24 + s.name.length * 6.5;
     }
+  for (const ref of o.refLines ?? []) {
+    parts.push(
+      `<line x1="${m.l}" x2="${width - m.r}" y1="${r1(y(ref.value))}" y2="${r1(y(ref.value))}" stroke="${ref.color}" stroke-dasharray="5 4" stroke-width="1.5"/>`,
+      `<line x1="${lx}" x2="${lx + 18}" y1="11" y2="11" stroke="${ref.color}" stroke-dasharray="5 4" stroke-width="1.5"/><text x="${lx + 22}" y="15" class="ref" fill="${ref.color}">${esc(ref.label)}</text>`,
+    );
+    lx += 34 + ref.label.length * 6.5;
   }
   parts.push(`<line x1="${m.l}" x2="${width - m.r}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#9ca3af"/>`);
   return svg(width, height, o.title, parts);
