@@ -40,7 +40,8 @@ export interface OpenRunOptions {
 }
 
 /**
- * Opens a run for reading. The manifest can lag the sidecars (it is rewritten after each commit), so
+ * Opens a run for reading. The manifest can lag the sidecars (the dataset workflow indexes shards as
+ * they finish, a moment after each commit), so
  * the shard list comes from listing `shards/`: a shard counts when its sidecar is listed (the tar is
  * written before it). Sidecars the manifest already describes with the listed tar size are not fetched.
  */
