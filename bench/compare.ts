@@ -106,9 +106,10 @@ export async function compare(options: CompareOptions): Promise<Figures> {
     figures[`${key}.median_s`] = round(m);
     if (options.work) figures[`${key}.${options.work.unit}_per_s`] = round(options.work.count / m);
     figures[`${key}.runs_s`] = runs.map((s) => round(s, 3)).join(' ');
-    figures[`${key}.this_process_cpu_median_s`] = round(
-      median(timings.get(side.name)!.map((t) => t.cpuSeconds)),
-    );
+    if (options.cpu !== false) {
+      const cpu = median(timings.get(side.name)!.map((t) => t.cpuSeconds));
+      figures[`${key}.this_process_cpu_median_s`] = round(cpu);
+    }
   }
   const [a, b] = options.sides;
   const rate = options.ratio === 'rate';
