@@ -142,7 +142,7 @@ async function synfarm(env: Record<string, string>, ...args: string[]): Promise<
   try {
     const { stdout, stderr } = await execFileP(process.execPath, [CLI, ...args], {
       env: { ...process.env, ...stackEnv(), ...env },
-      timeout: 120_000,
+      timeout: 300_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -176,18 +176,22 @@ describe('a full job with known secrets', () => {
 
   beforeAll(async () => {
     gen = await startGenServer();
-    worker = spawn(process.execPath, [CLI, 'worker', '--queues', 'all', '--queue-prefix', prefix], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        ...stackEnv(),
-        SYNFARM_LOG_LEVEL: 'debug',
-        SYNFARM_TEST_GEN_PASSWORD: PASSWORD,
-        SYNFARM_TEST_GEN_TOKEN: TOKEN,
-        SYNFARM_TEST_GEN_WRONG: WRONG_TOKEN,
+    worker = spawn(
+      process.execPath,
+      [CLI, 'worker', '--queues', 'all', '--processes', '1', '--queue-prefix', prefix],
+      {
+        cwd: PROJECT_ROOT,
+        env: {
+          ...process.env,
+          ...stackEnv(),
+          SYNFARM_LOG_LEVEL: 'debug',
+          SYNFARM_TEST_GEN_PASSWORD: PASSWORD,
+          SYNFARM_TEST_GEN_TOKEN: TOKEN,
+          SYNFARM_TEST_GEN_WRONG: WRONG_TOKEN,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     worker.stdout?.on('data', (d) => {
       workerOutput += d;
     });
@@ -320,7 +324,7 @@ describe('a full job with known secrets', () => {
       }
     }
     expect(leaks).toEqual([]);
-  }, 240_000);
+  }, 480_000);
 
   it("keeps the dev stack's state and S3 root closed to other local users", async () => {
     for (const dir of [TEST_STACK_CONFIG.stateDir, path.join(TEST_STACK_CONFIG.stateDir, 's3')]) {
