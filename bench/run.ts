@@ -10,6 +10,7 @@ import { benchConsumer, benchConsumerS3 } from './consumer.bench';
 import { benchFanout } from './fanout.bench';
 import { benchFanOut, benchFarmOverhead } from './farm.bench';
 import { benchPlan } from './plan.bench';
+import { benchPool } from './pool.bench';
 import { benchProcedural } from './procedural.bench';
 import { benchS3Upload } from './s3-upload.bench';
 import { benchStages } from './stages.bench';
@@ -32,6 +33,7 @@ const BENCHES: Record<string, () => Promise<Figures>> = {
   'fan-out': () => benchFanOut(1439, 16),
   'commit-cost': () => benchCommitCost(),
   fanout: () => benchFanout(),
+  pool: () => benchPool(),
 };
 
 const wanted = process.argv.slice(2);

@@ -48,7 +48,8 @@ export function withWorkerConfigOptions(cmd: Command): Command {
     )
     .option(
       '--temporal-address <host:port>',
-      'Temporal frontend (env SYNFARM_TEMPORAL_ADDRESS or TEMPORAL_ADDRESS; default: the dev stack)',
+      'Temporal frontend (env SYNFARM_TEMPORAL_ADDRESS or TEMPORAL_ADDRESS; default: the dev stack); ' +
+        'a Temporal Cloud API key is read from env SYNFARM_TEMPORAL_API_KEY only, never a flag',
     )
     .option('--namespace <name>', 'Temporal namespace (env SYNFARM_TEMPORAL_NAMESPACE; default "default")')
     .option('--tls-cert <file>', 'client certificate PEM for mutual TLS (env SYNFARM_TEMPORAL_TLS_CERT)')
@@ -61,7 +62,7 @@ export function withWorkerConfigOptions(cmd: Command): Command {
     .option(
       '--s3-endpoint <url>',
       'S3-compatible endpoint (env SYNFARM_S3_ENDPOINT, AWS_ENDPOINT_URL_S3; default AWS); ' +
-        'credentials: the AWS SDK chain (AWS_* env, profile, role); API key only by env SYNFARM_TEMPORAL_API_KEY',
+        'credentials: the AWS SDK chain (AWS_* env, profile, SSO, role)',
     )
     .option('--s3-region <region>', 'S3 region (env AWS_REGION; default us-east-1)')
     .option('--s3-bucket <bucket>', 'bucket synfarm doctor checks for writes (env SYNFARM_S3_BUCKET)');

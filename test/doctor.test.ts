@@ -17,7 +17,7 @@ describe('synfarm doctor: one line per check, against the real test stack', () =
     expect(stdout).toMatch(/bucket "synfarm-test" .*credentials work, writable/);
     expect(stdout).toMatch(/TF\.js (wasm|cpu) [\d.]+ on cpu/);
     expect(code).toBe(0);
-  });
+  }, 120_000);
 
   it('a wrong S3 key, a missing namespace and a GPU that is not there each fail with what to do', async () => {
     const { code, stdout } = await synfarmCli(['doctor', '--namespace', 'no-such-ns', '--gpu', '0'], {
@@ -36,7 +36,7 @@ describe('synfarm doctor: one line per check, against the real test stack', () =
     expect(byCheck.tfjs).toMatch(/^FAIL .*but a GPU was asked for; fix: install @tensorflow\/tfjs-node-gpu/);
     expect(byCheck.models).toMatch(/^ok /);
     expect(byCheck.disk).toMatch(/^ok /);
-  });
+  }, 120_000);
 
   it('an unreachable Temporal is named with its address, also in --json', async () => {
     const { code, stdout } = await synfarmCli(['doctor', '--json', '--temporal-address', '127.0.0.1:1'], {
@@ -48,5 +48,5 @@ describe('synfarm doctor: one line per check, against the real test stack', () =
     expect(results[0]!.detail).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1/);
     expect(results[0]!.fix).toMatch(/SYNFARM_TEMPORAL_ADDRESS/);
     expect(results.filter((r) => !r.ok).map((r) => r.check)).toEqual(['temporal']);
-  });
+  }, 120_000);
 });

@@ -98,7 +98,7 @@ describe('worker config: one schema from flags, env and a file', () => {
     expect(shown).toMatchObject({ processes: 2, queues: ['cpu'], metricsPort: 9464 });
     expect(shown.origin).toMatchObject({ processes: '--processes', metricsPort: 'env SYNFARM_METRICS_PORT' });
     expect(shown.resolved.tls).toBe(true);
-  });
+  }, 120_000);
 
   it('--help names every flag and env var the config table knows', async () => {
     const { stdout } = await synfarmCli(['worker', '--help']);
@@ -108,7 +108,7 @@ describe('worker config: one schema from flags, env and a file', () => {
     }
     expect(stdout).toContain('--print-config');
     expect(stdout).toContain('SYNFARM_CONFIG');
-  });
+  }, 120_000);
 
   it('docs/worker-config.md lists every config key, flag and env var (the deploy files follow it)', async () => {
     const doc = await readFile(path.join(PROJECT_ROOT, 'docs', 'worker-config.md'), 'utf8');

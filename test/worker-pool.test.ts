@@ -97,7 +97,7 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
   it('prints its process count, and each process its TF.js backend and device', () => {
     expect(pool.output()).toMatch(/^processes {2}2 \(from --processes\)$/m);
     expect(pool.output()).toMatch(/^process [01] \(pid \d+\): TF\.js (wasm|cpu) [\d.]+ on cpu \(/m);
-  });
+  }, 180_000);
 
   it('counters scraped during and after a real run match the run’s sidecars', async () => {
     const spec = testSpec({
@@ -145,7 +145,7 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
     // Only synfarm's own families and Temporal's: each declared once, whatever the process count.
     const types = after.split('\n').filter((l) => l.startsWith('# TYPE '));
     expect(new Set(types).size).toBe(types.length);
-  });
+  }, 180_000);
 
   it('a child that dies is restarted; SIGTERM drains every child and the pool exits 0', async () => {
     const [victim] = readyPids(pool.output()).get(1)!;
@@ -161,5 +161,5 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
     expect(await exited(pool.child as ChildProcess)).toBe(0);
     expect(pool.output()).toMatch(/SIGTERM: draining 2 processes/);
     for (const pid of children) expect(alive(pid)).toBe(false);
-  });
+  }, 180_000);
 });
