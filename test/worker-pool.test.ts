@@ -84,7 +84,7 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
     await waitUntil(
       'both pool processes are ready',
       async () => readyPids(pool.output()).size === 2,
-      90_000,
+      180_000,
     ).catch((err) => {
       throw new Error(`${err.message}\n${pool.output()}`);
     });
@@ -112,7 +112,7 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
     await waitUntil(
       'a sample is generated',
       async () => metric(await scrape(), 'synfarm_samples_generated_total') > 0,
-      60_000,
+      120_000,
     );
     const during = await scrape();
     expect(during).toMatch(/^temporal_\w+\{process="[01]"/m);
@@ -153,7 +153,7 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
     await waitUntil(
       'process 1 is restarted',
       async () => (readyPids(pool.output()).get(1)?.length ?? 0) === 2,
-      60_000,
+      120_000,
     );
     expect(pool.output()).toMatch(/process 1 exited \(SIGKILL\); restarting in/);
     const children = [...readyPids(pool.output()).values()].map((pids) => pids.at(-1)!);
