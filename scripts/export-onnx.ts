@@ -16,7 +16,10 @@ import { initTfjsBackend } from '../models/tfjs-backend';
 
 const outDir = path.resolve(process.argv[2] ?? 'onnx-export');
 await initTfjsBackend({ backend: 'cpu' });
-const loaded = await loadEnsembleModels({ models: ['face-api-expression', 'human-emotion'], landmarks: true });
+const loaded = await loadEnsembleModels({
+  models: ['face-api-expression', 'human-emotion'],
+  landmarks: true,
+});
 try {
   await mkdir(outDir, { recursive: true });
   for (const [name, graph] of Object.entries(await ensembleGraphs(loaded.models))) {
