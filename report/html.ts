@@ -136,7 +136,7 @@ function classMix(p: ReportPage): string {
   }).join('');
   const source =
     p.shortfallByClass.source === 'recorded'
-      ? 'Shortfall per class as the run recorded it in its sidecars.'
+      ? 'Shortfall per class as the run recorded it in its sidecars (class quotas, by the spec’s balanceBy label).'
       : 'This run did not record shortfall per class: shown is requested minus delivered (by calibrated label) where positive.';
   return `<section id="mix"><h2>Class mix</h2><div class="grid">
 <div class="panel"><h3>Committed mix against requested</h3>${mix}<p class="note">Share of committed samples per class by calibrated label, next to the share the spec asked for.</p></div>

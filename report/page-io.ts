@@ -51,18 +51,19 @@ export function pickThumbnails(previews: readonly (ShardPreview | undefined)[]):
 }
 
 /**
- * Per class, what the committed shards lack: summed from the sidecars when every one recorded
- * it, else requested minus delivered (calibrated label) over the run, where positive.
+ * Per class, what the committed shards lack: summed from the sidecars' `classShortfall` (class
+ * quotas, by the spec's balanceBy label) when every one recorded it; for runs from before
+ * quotas, requested minus delivered (calibrated label) over the run, where positive.
  */
 export function shortfallByClass(
   sidecars: readonly Sidecar[],
   requested: readonly number[],
   delivered: readonly number[],
 ): ReportPage['shortfallByClass'] {
-  if (sidecars.length > 0 && sidecars.every((s) => s.shortfallByClass !== undefined)) {
+  if (sidecars.length > 0 && sidecars.every((s) => s.classShortfall !== undefined)) {
     const counts = AFFECTNET_CLASSES.map(() => 0);
     for (const s of sidecars)
-      s.shortfallByClass?.forEach((n, c) => {
+      s.classShortfall?.forEach((n, c) => {
         counts[c] = (counts[c] ?? 0) + n;
       });
     return { counts, source: 'recorded' };

@@ -15,11 +15,6 @@ export const SidecarSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   planned: z.number().int().min(0),
   shortfall: z.number().int().min(0),
-  /**
-   * Per class (AffectNet order): what the shard still lacks of its planned count after its last
-   * round. Optional until commit records it; report.html shows it when every sidecar has it.
-   */
-  shortfallByClass: z.array(z.number().int().min(0)).optional(),
   rounds: z.number().int().min(1),
   /** Calibrated class index -> samples, AffectNet order. */
   classHistogram: z.array(z.number().int().min(0)),

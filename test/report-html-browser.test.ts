@@ -75,6 +75,8 @@ describe('report.html in headless Chromium', () => {
     expect(seen.images.filter((i) => !i.complete || i.naturalWidth === 0)).toEqual([]);
     expect(html).toContain('<section id="rejects">');
     expect(html).toContain('load-test');
+    // The run recorded its per-class shortfall (class quotas): the page shows that, not a derivation.
+    expect(html).toContain('Shortfall per class as the run recorded it');
 
     const { width, height } = await sharp(seen.screenshot).metadata();
     const { channels } = await sharp(seen.screenshot).stats();

@@ -113,7 +113,7 @@ describe('shard previews (thumbnails kept at commit)', () => {
 
 describe('shortfall by class', () => {
   const side = (shortfall?: number[]) =>
-    ({ shard: 0, ...(shortfall ? { shortfallByClass: shortfall } : {}) }) as unknown as Sidecar;
+    ({ shard: 0, ...(shortfall ? { classShortfall: shortfall } : {}) }) as unknown as Sidecar;
   it('sums what the sidecars recorded when every one has it', () => {
     const r = shortfallByClass(
       [side([0, 1, 0, 0, 0, 0, 0, 2]), side([0, 0, 0, 0, 0, 3, 0, 1])],
