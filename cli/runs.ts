@@ -86,6 +86,26 @@ export async function watchRun(client: FarmClient, runId: string, output?: strin
   return status;
 }
 
+/**
+ * How soon a stage on a dead worker is retried elsewhere: the stage heartbeat timeout. Small
+ * values suit small shards (tests, chaos runs); the default suits long GPU stages.
+ */
+const HEARTBEAT_OPTION = [
+  '--heartbeat <seconds>',
+  'stage heartbeat timeout: a stage silent this long is retried on another worker',
+  (v: string) => Number.parseInt(v, 10),
+] as const;
+
+function heartbeat(opts: { heartbeat?: number }) {
+  if (opts.heartbeat === undefined) return undefined;
+  if (!Number.isInteger(opts.heartbeat) || opts.heartbeat < 1) {
+    throw Object.assign(new Error(`--heartbeat: got ${opts.heartbeat}; expected whole seconds >= 1`), {
+      code: 'invalid-option',
+    });
+  }
+  return { heartbeatSeconds: opts.heartbeat };
+}
+
 export function registerRunCommands(program: Command): void {
   program
     .command('launch')
@@ -93,10 +113,11 @@ export function registerRunCommands(program: Command): void {
     .description('validate a spec, write spec.json once and start the run')
     .option('--wait', 'follow the run with a progress bar until it ends')
     .option('--window <n>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
-    .action(async (specPath: string, opts: { wait?: boolean; window?: number }) => {
+    .option(...HEARTBEAT_OPTION)
+    .action(async (specPath: string, opts: { wait?: boolean; window?: number; heartbeat?: number }) => {
       const spec = await loadSpec(specPath);
       await withClient(async (client) => {
-        const { uiUrl } = await client.launch(spec, { window: opts.window });
+        const { uiUrl } = await client.launch(spec, { window: opts.window, timeouts: heartbeat(opts) });
         process.stdout.write(
           `launched ${spec.runId}: ${spec.targetSamples.toLocaleString('en-US')} samples in ${spec.shardCount} shards -> ${spec.output}\n`,
         );
@@ -147,9 +168,10 @@ export function registerRunCommands(program: Command): void {
     .description('run the missing shards of a failed, cancelled or lost run against its stored spec.json')
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .option('--wait', 'follow the run until it ends')
-    .action(async (runId: string, opts: { output?: string; wait?: boolean }) => {
+    .option(...HEARTBEAT_OPTION)
+    .action(async (runId: string, opts: { output?: string; wait?: boolean; heartbeat?: number }) => {
       await withClient(async (client) => {
-        const { uiUrl } = await client.resume(runId, { output: opts.output });
+        const { uiUrl } = await client.resume(runId, { output: opts.output, timeouts: heartbeat(opts) });
         process.stdout.write(`resumed ${runId}${uiUrl ? ` (${uiUrl})` : ''}\n`);
         if (opts.wait) {
           const status = await watchRun(client, runId, opts.output);

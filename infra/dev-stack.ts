@@ -307,6 +307,21 @@ export async function stopTemporal(input: Partial<DevStackConfig> = {}): Promise
   return stopProcess(layout(config).temporal);
 }
 
+/**
+ * Sends `signal` to one server of the stack (its pid file is kept, so `devUp` restarts it on the
+ * same state): the chaos suite SIGKILLs servers this way. Returns the pid signalled, if any.
+ */
+export async function signalServer(
+  input: Partial<DevStackConfig>,
+  server: 'temporal' | 's3',
+  signal: NodeJS.Signals,
+): Promise<number | undefined> {
+  const config = DevStackConfigSchema.parse(input);
+  const pid = await runningPid(layout(config)[server]);
+  if (pid !== undefined) process.kill(pid, signal);
+  return pid;
+}
+
 export async function devStatus(input: Partial<DevStackConfig> = {}): Promise<StackStatus> {
   const config = DevStackConfigSchema.parse(input);
   const paths = layout(config);

@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../infra/paths';
+import { isAlive } from '../../infra/processes';
+import { waitUntil } from '../support/wait';
+
+export const ROLES = ['gpu', 'cpu', 'workflows'] as const;
+const START_TIMEOUT_MS = 90_000;
+const START_ATTEMPTS = 3;
+export type Role = (typeof ROLES)[number];
+
+export interface PoolWorker {
+  slot: string;
+  role: Role;
+  pid: number;
+  startedAt: number;
+  child: ChildProcess;
+  output: string;
+}
+
+export interface RssSample {
+  t: number;
+  slot: string;
+  role: Role;
+  pid: number;
+  rssMiB: number;
+}
+
+/**
+ * The worker pool as a cluster would run it: separate OS processes started through the real
+ * CLI (`synfarm worker --queues <role>`), each serving one role, so any one can be SIGKILLed.
+ * A killed slot is refilled by a fresh process; RSS of every live process is sampled.
+ */
+export class WorkerPool {
+  readonly workers = new Map<string, PoolWorker>();
+  readonly rss: RssSample[] = [];
+  #sampler: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: {
+      sizes: Record<Role, number>;
+      queuePrefix: string;
+      env: Record<string, string>;
+      logDir: string;
+    },
+  ) {}
+
+  slots(): Array<{ slot: string; role: Role }> {
+    return ROLES.flatMap((role) =>
+      Array.from({ length: this.options.sizes[role] }, (_, i) => ({ slot: `${role}-${i}`, role })),
+    );
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.slots().map(({ slot, role }) => this.spawn(slot, role)));
+    this.#sampler = setInterval(() => void this.sampleRss(), 5000);
+  }
+
+  /**
+   * Starts a worker in `slot` and waits until it polls its queue. A start that hangs (its
+   * server was SIGKILLed while it connected, say) is killed and tried again, as an operator's
+   * supervisor would.
+   */
+  async spawn(slot: string, role: Role): Promise<PoolWorker> {
+    for (let attempt = 1; ; attempt++) {
+      const worker = this.#start(slot, role);
+      try {
+        await waitUntil(
+          `worker ${slot} serves`,
+          async () => {
+            if (worker.child.exitCode !== null) throw new Error(`worker ${slot} exited at start`);
+            return worker.output.includes('worker serving');
+          },
+          START_TIMEOUT_MS,
+        );
+        return worker;
+      } catch (err) {
+        worker.child.kill('SIGKILL');
+        if (attempt >= START_ATTEMPTS)
+          throw new Error(`${(err as Error).message}; its output:\n${worker.output.slice(-2000)}`);
+      }
+    }
+  }
+
+  #start(slot: string, role: Role): PoolWorker {
+    const log = createWriteStream(path.join(this.options.logDir, `worker-${slot}.log`), { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, 'bin', 'synfarm.mjs'),
+        'worker',
+        '--queues',
+        role,
+        '--queue-prefix',
+        this.options.queuePrefix,
+      ],
+      { cwd: PROJECT_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    if (child.pid === undefined) throw new Error(`could not start worker ${slot}`);
+    const worker: PoolWorker = { slot, role, pid: child.pid, startedAt: Date.now(), child, output: '' };
+    const keep = (d: Buffer) => {
+      log.write(d);
+      // Only the start of the output matters (the "serving" line); keep memory flat.
+      if (worker.output.length < 64 * 1024) worker.output += d;
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', () => log.end());
+    this.workers.set(slot, worker);
+    return worker;
+  }
+
+  live(role: Role): PoolWorker[] {
+    return [...this.workers.values()].filter((w) => w.role === role && w.child.exitCode === null);
+  }
+
+  /** SIGKILLs a worker and waits until it is gone (its tasks are then orphaned on the server). */
+  async kill(worker: PoolWorker): Promise<void> {
+    worker.child.kill('SIGKILL');
+    await waitUntil(
+      `worker ${worker.slot} is gone`,
+      async () => worker.child.exitCode !== null || worker.child.signalCode !== null,
+      10_000,
+    );
+  }
+
+  async sampleRss(): Promise<void> {
+    const t = Date.now();
+    for (const w of this.workers.values()) {
+      const status = await readFile(`/proc/${w.pid}/status`, 'utf8').catch(() => undefined);
+      const kb = status && /VmRSS:\s+(\d+)/.exec(status)?.[1];
+      if (kb) this.rss.push({ t, slot: w.slot, role: w.role, pid: w.pid, rssMiB: Number(kb) / 1024 });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#sampler) clearInterval(this.#sampler);
+    const all = [...this.workers.values()].filter((w) => w.child.exitCode === null);
+    for (const w of all) w.child.kill('SIGTERM');
+    await Promise.all(
+      all.map((w) =>
+        waitUntil(`worker ${w.slot} stops`, async () => !isAlive(w.pid), 30_000).catch(() => {
+          w.child.kill('SIGKILL');
+        }),
+      ),
+    );
+  }
+}
