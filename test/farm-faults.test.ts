@@ -1,8 +1,9 @@
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FarmClient } from '../client/runs';
-import { devUp, stopTemporal } from '../infra/dev-stack';
-import { runKeys } from '../run/layout';
+import { devUp, signalServer } from '../infra/dev-stack';
+import { isAlive } from '../infra/processes';
+import { runKeys, shardOfSidecar } from '../run/layout';
 import { type Spec, specToJson } from '../spec';
 import { progressQuery } from '../workflows/api';
 import { shardWorkflow } from '../workflows/shard';
@@ -28,6 +29,38 @@ async function shardTars(client: FarmClient, spec: Spec): Promise<Buffer[]> {
   for (let s = 0; s < spec.shardCount; s++)
     out.push(Buffer.from(await store.get(runKeys(spec.runId).shardTar(s))));
   return out;
+}
+
+async function committedShardSet(client: FarmClient, spec: Spec): Promise<Set<number>> {
+  const out = new Set<number>();
+  for await (const o of client.store(spec.output).list(runKeys(spec.runId).shardsPrefix)) {
+    const shard = shardOfSidecar(o.key);
+    if (shard !== undefined) out.add(shard);
+  }
+  return out;
+}
+
+async function committedShards(client: FarmClient, spec: Spec): Promise<number> {
+  return (await committedShardSet(client, spec)).size;
+}
+
+/** Shard workflow ids of this run started since `since` (one entry per execution), from visibility. */
+async function shardExecutionsSince(
+  client: FarmClient,
+  spec: Spec,
+  since: Date,
+  atLeast: number,
+): Promise<string[]> {
+  const query = `WorkflowType = 'shardWorkflow' AND StartTime >= '${since.toISOString()}'`;
+  let ids: string[] = [];
+  // Visibility is written asynchronously: wait until it shows at least the expected executions.
+  await waitUntil('visibility lists the shard executions', async () => {
+    ids = [];
+    for await (const wf of client.client.workflow.list({ query }))
+      if (wf.workflowId.startsWith(`${spec.runId}/`)) ids.push(wf.workflowId);
+    return ids.length >= atLeast;
+  });
+  return ids;
 }
 
 async function stagedGenerateParts(client: FarmClient, spec: Spec): Promise<number> {
@@ -100,41 +133,64 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
     }
   }, 240_000);
 
-  it('the Temporal server stopped mid-run and restarted on the same database: the run finishes', async () => {
-    const spec = testSpec({ runId: uniqueId('lost'), ...BASE });
-    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
-    await waitUntil(
-      'a shard is committed',
-      async () => (await farm.client.store(spec.output).head(runKeys(spec.runId).shardSidecar(0))) !== null,
-    );
-    expect(await stopTemporal(TEST_STACK_CONFIG)).toBe(true);
-    await devUp(TEST_STACK_CONFIG);
-    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
-    expect(result.samples).toBe(24);
-    expect(await shardTars(farm.client, spec)).toEqual(reference);
+  it('the Temporal server SIGKILLed mid-run and restarted on the same database: the run finishes', async () => {
+    const slow = await startFarm({ testPartDelayMs: 300 });
+    try {
+      const spec = testSpec({ runId: uniqueId('lost'), ...BASE });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+      const store = slow.client.store(spec.output);
+      await waitUntil(
+        'a shard is committed',
+        async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
+      );
+      // The kill must land on an unfinished run, or it proves nothing.
+      expect(await slow.client.workflowState(spec.runId)).toBe('running');
+      expect(await committedShards(slow.client, spec)).toBeLessThan(SHARDS);
+      const pid = await signalServer(TEST_STACK_CONFIG, 'temporal', 'SIGKILL');
+      expect(pid).toBeDefined();
+      await waitUntil('the server is gone', async () => !isAlive(pid!), 10_000);
+      await devUp(TEST_STACK_CONFIG);
+      const result = await slow.client.client.workflow.getHandle(spec.runId).result();
+      expect(result.samples).toBe(24);
+      expect(await shardTars(slow.client, spec)).toEqual(reference);
+    } finally {
+      await slow.stop();
+    }
   }, 180_000);
 
-  it('a run cancelled half-way and resumed ends identical to an uninterrupted one', async () => {
-    const spec = testSpec({ runId: uniqueId('resume'), ...BASE });
-    await farm.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
-    const store = farm.client.store(spec.output);
-    await waitUntil(
-      'a shard is committed',
-      async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
-    );
-    await farm.client.cancel(spec.runId);
-    await farm.client.client.workflow
-      .getHandle(spec.runId)
-      .result()
-      .catch(() => undefined);
-    expect(await farm.client.workflowState(spec.runId)).toBe('cancelled');
-    expect(await store.head(runKeys(spec.runId).success)).toBeNull();
+  it('a run cancelled half-way and resumed runs only the missing shards, and ends identical', async () => {
+    const slow = await startFarm({ testPartDelayMs: 150 });
+    try {
+      const spec = testSpec({ runId: uniqueId('resume'), ...BASE });
+      await slow.client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 1 });
+      const store = slow.client.store(spec.output);
+      await waitUntil(
+        'a shard is committed',
+        async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
+      );
+      await slow.client.cancel(spec.runId);
+      await slow.client.client.workflow
+        .getHandle(spec.runId)
+        .result()
+        .catch(() => undefined);
+      expect(await slow.client.workflowState(spec.runId)).toBe('cancelled');
+      expect(await store.head(runKeys(spec.runId).success)).toBeNull();
+      const committed = await committedShardSet(slow.client, spec);
+      const missing = [...Array(SHARDS).keys()].filter((s) => !committed.has(s));
+      expect(missing.length).toBeGreaterThan(0);
 
-    await farm.client.resume(spec.runId);
-    const result = await farm.client.client.workflow.getHandle(spec.runId).result();
-    expect(result.samples).toBe(24);
-    expect(await shardTars(farm.client, spec)).toEqual(reference);
-  }, 120_000);
+      const resumedAt = new Date();
+      await slow.client.resume(spec.runId, { timeouts: TEST_TIMEOUTS });
+      const result = await slow.client.client.workflow.getHandle(spec.runId).result();
+      expect(result.samples).toBe(24);
+      expect(await shardTars(slow.client, spec)).toEqual(reference);
+      // Only the shards missing at the cancel ran again, each once.
+      const ran = await shardExecutionsSince(slow.client, spec, resumedAt, missing.length);
+      expect(ran.sort()).toEqual(missing.map((s) => `${spec.runId}/shard-${s}`));
+    } finally {
+      await slow.stop();
+    }
+  }, 180_000);
 
   it('a shard whose earlier execution still runs is started again only after it closes', async () => {
     const slow = await startFarm({ testPartDelayMs: 300 });

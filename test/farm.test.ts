@@ -129,6 +129,18 @@ describe('farm: a run through the real Temporal server and S3', () => {
         keys.add(sample.__key__);
     }
     expect(keys.size).toBe(120);
+    // A shard run twice would rewrite the same bytes, so count executions in Temporal instead:
+    // every shard workflow id exactly once, across all runs of the continued-as-new chain.
+    const executions = new Map<string, number>();
+    await waitUntil('visibility lists all 60 shard executions', async () => {
+      executions.clear();
+      for await (const wf of farm.client.client.workflow.list({ query: `WorkflowType = 'shardWorkflow'` }))
+        if (wf.workflowId.startsWith(`${spec.runId}/`))
+          executions.set(wf.workflowId, (executions.get(wf.workflowId) ?? 0) + 1);
+      return executions.size >= 60;
+    });
+    expect(executions.size).toBe(60);
+    expect([...executions.values()].filter((n) => n !== 1)).toEqual([]);
   }, 180_000);
 
   it('refuses to launch a run id that exists with a different spec, and says so', async () => {

@@ -40,14 +40,19 @@ describe('workflow replay: recorded histories still replay on the current workfl
     expect(last('dataset-resumed')?.workflowExecutionCompletedEventAttributes).toBeTruthy();
     const rounds = all
       .find((f) => f.workflowId === 'shard-deficit-rounds')
-      ?.history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generate');
+      ?.history.events?.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generate',
+      );
     expect(rounds?.length).toBeGreaterThan(1);
   });
 
   it('replays every history without a determinism error', async () => {
     installQuietRuntime();
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, await fixtures())) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: WORKFLOWS_PATH },
+      await fixtures(),
+    )) {
       results.push({ workflowId: result.workflowId, error: result.error?.message });
     }
     expect(results).toEqual(EXPECTED.map((workflowId) => ({ workflowId, error: undefined })));

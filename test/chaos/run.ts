@@ -204,9 +204,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const uploads = await gcAndCountUploads(disturbed, cliEnv, { ...s3Options(), bucket: info.s3.bucket });
     checks.push(uploads.check);
     checks.push(
-      ...(await readersSeeEveryKeyOnce(disturbed, bytes.tars, s3Options(), awsEnv, pythonReady).catch((err) => [
-        { name: 'readers see every committed key once', ok: false, detail: String(err).slice(0, 300) },
-      ])),
+      ...(await readersSeeEveryKeyOnce(disturbed, bytes.tars, s3Options(), awsEnv, pythonReady).catch(
+        (err) => [
+          { name: 'readers see every committed key once', ok: false, detail: String(err).slice(0, 300) },
+        ],
+      )),
     );
     const sidecars = await Promise.all(
       [...Array(disturbed.shardCount).keys()].map(async (s) =>
