@@ -44,7 +44,8 @@ type Env = Record<string, string | undefined>;
 
 /** Opens `s3://bucket/prefix` or `file:///absolute/path`; anything else is an UnsupportedStoreUrlError. */
 export function openStore(url: string, options: StoreOptions = {}, env: Env = process.env): ObjectStore {
-  if (url.startsWith('s3://')) return openS3(url, parseOptions(options), env);
+  if (url.startsWith('s3://'))
+    return openS3(url, parseOptions({ ...options, partSize: options.partSize ?? partSizeFromEnv(env) }), env);
   if (url.startsWith('file://')) return openFile(url);
   throw new UnsupportedStoreUrlError(redactUrl(url));
 }
@@ -85,6 +86,23 @@ function openFile(url: string): FileObjectStore {
   } catch (error) {
     throw new UnsupportedStoreUrlError(redactUrl(url), (error as Error).message);
   }
+}
+
+/**
+ * SYNFARM_S3_PART_MIB sets the multipart part size for every store of a process (a worker, say)
+ * without code: larger parts for fast links, S3's 5 MiB minimum to exercise multipart on small
+ * shards (the chaos suite does).
+ */
+function partSizeFromEnv(env: Env): number | undefined {
+  const raw = env.SYNFARM_S3_PART_MIB;
+  if (raw === undefined || raw === '') return undefined;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib * 1024 * 1024 < MIN_PART_SIZE)
+    throw new StoreOptionError(
+      'SYNFARM_S3_PART_MIB',
+      `got "${raw}"; expected whole MiB >= 5 (S3's minimum part size)`,
+    );
+  return mib * 1024 * 1024;
 }
 
 function parseOptions(options: StoreOptions): z.output<typeof StoreOptionsSchema> {

@@ -75,4 +75,16 @@ describe('openStore', () => {
     expect(() => openStore('s3://bkt/x', { endpoint: 'not a url' }, {})).toThrow(StoreOptionError);
     expect(() => openStore('s3://bkt/x', { partSize: 1024 }, {})).toThrow(/"partSize"/);
   });
+
+  it('takes the part size from SYNFARM_S3_PART_MIB when the options give none, and names it when wrong', () => {
+    expect(() => openStore('s3://bkt/x', {}, { SYNFARM_S3_PART_MIB: '5' })).not.toThrow();
+    expect(() => openStore('s3://bkt/x', {}, { SYNFARM_S3_PART_MIB: '4' })).toThrow(
+      /"SYNFARM_S3_PART_MIB".*>= 5/,
+    );
+    expect(() => openStore('s3://bkt/x', {}, { SYNFARM_S3_PART_MIB: 'big' })).toThrow(StoreOptionError);
+    // explicit options win over the environment
+    expect(() =>
+      openStore('s3://bkt/x', { partSize: 6 * 2 ** 20 }, { SYNFARM_S3_PART_MIB: 'big' }),
+    ).not.toThrow();
+  });
 });

@@ -18,6 +18,8 @@ const exec = promisify(execFile);
 export interface Check {
   name: string;
   ok: boolean;
+  /** Not checkable in this checkout yet (a command it needs has not landed); reported, not failed. */
+  pending?: boolean;
   detail: string;
 }
 

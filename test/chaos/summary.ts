@@ -56,7 +56,7 @@ export function formatSummary(report: ChaosReport): string {
     `          requests: put ${report.proxy.requests.put}, part ${report.proxy.requests.part}, get ${report.proxy.requests.get}, other ${report.proxy.requests.other}`,
     `retries   ${report.retries} activity attempts beyond the first; uploads left: ${report.uploads.beforeGc} before gc, ${report.uploads.afterGc} after`,
     'checks',
-    ...report.checks.map((c) => `  ${c.ok ? 'PASS' : 'FAIL'} ${c.name}: ${c.detail}`),
+    ...report.checks.map((c) => `  ${c.pending ? 'PENDING' : c.ok ? 'PASS' : 'FAIL'} ${c.name}: ${c.detail}`),
     'memory (RSS MiB per worker process: first -> last, max, late slope)',
     ...memoryByProcess(report.rss).map(
       (m) =>
