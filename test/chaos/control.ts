@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { FarmClient, RunStatus } from '../../client/runs';
 import { PROJECT_ROOT } from '../../infra/paths';
+import { runKeys, shardOfSidecar } from '../../run/layout';
+import type { Spec } from '../../spec';
 
 const exec = promisify(execFile);
 
@@ -60,4 +62,16 @@ export async function waitForState(
       );
     await sleep(500);
   }
+}
+
+/** Shards whose sidecar (the commit marker) is stored; 0 while versitygw is down on purpose. */
+export async function committedShards(client: FarmClient, spec: Spec): Promise<number> {
+  let n = 0;
+  try {
+    for await (const o of client.store(spec.output).list(runKeys(spec.runId).shardsPrefix))
+      if (shardOfSidecar(o.key) !== undefined) n++;
+  } catch {
+    // counted again on the next call
+  }
+  return n;
 }

@@ -2,10 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FarmClient } from '../../client/runs';
 import { type DevStackConfig, devUp, signalServer } from '../../infra/dev-stack';
 import { isAlive } from '../../infra/processes';
-import { runKeys } from '../../run/layout';
 import type { Spec } from '../../spec';
 import { waitUntil } from '../support/wait';
-import { type CliResult, stateOf, synfarm, waitForState } from './control';
+import { type CliResult, committedShards, stateOf, synfarm, waitForState } from './control';
 import type { S3FaultProxy } from './fault-proxy';
 import type { PoolWorker, Role, WorkerPool } from './pool';
 
@@ -120,18 +119,10 @@ export class FaultInjector {
     this.#restarts.push(sleep(delay).then(() => this.ctx.pool.spawn(worker.slot, worker.role)));
   }
 
-  async #committedShards(): Promise<number> {
-    let n = 0;
-    const store = this.ctx.client.store(this.ctx.spec.output);
-    for await (const o of store.list(runKeys(this.ctx.spec.runId).shardsPrefix))
-      if (o.key.endsWith('.json')) n++;
-    return n;
-  }
-
   async #killServer(server: 'temporal' | 's3', kind: FaultKind): Promise<void> {
     // Before the kill: the run must still be going, or the kill proves nothing.
     const state = await stateOf(this.ctx.client, this.ctx.spec.runId);
-    const committed = await this.#committedShards();
+    const committed = await committedShards(this.ctx.client, this.ctx.spec);
     const pid = await signalServer(this.ctx.stack, server, 'SIGKILL');
     if (pid === undefined) throw new Error(`${server} was not running when the chaos suite went to kill it`);
     await waitUntil(`${server} (pid ${pid}) is gone`, async () => !isAlive(pid), 10_000);

@@ -7,7 +7,8 @@ import { isAlive } from '../../infra/processes';
 import { waitUntil } from '../support/wait';
 
 export const ROLES = ['gpu', 'cpu', 'workflows'] as const;
-const START_TIMEOUT_MS = 90_000;
+// Generous: a workflows worker bundles the workflow code at start, slow on a loaded 2-core box.
+const START_TIMEOUT_MS = 180_000;
 const START_ATTEMPTS = 3;
 export type Role = (typeof ROLES)[number];
 
@@ -18,6 +19,8 @@ export interface PoolWorker {
   startedAt: number;
   child: ChildProcess;
   output: string;
+  /** Set once it polls its queue; only serving workers are chosen for a kill. */
+  serving: boolean;
 }
 
 export interface RssSample {
@@ -75,6 +78,7 @@ export class WorkerPool {
           },
           START_TIMEOUT_MS,
         );
+        worker.serving = true;
         return worker;
       } catch (err) {
         worker.child.kill('SIGKILL');
@@ -99,7 +103,15 @@ export class WorkerPool {
       { cwd: PROJECT_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (child.pid === undefined) throw new Error(`could not start worker ${slot}`);
-    const worker: PoolWorker = { slot, role, pid: child.pid, startedAt: Date.now(), child, output: '' };
+    const worker: PoolWorker = {
+      slot,
+      role,
+      pid: child.pid,
+      startedAt: Date.now(),
+      child,
+      output: '',
+      serving: false,
+    };
     const keep = (d: Buffer) => {
       log.write(d);
       // Only the start of the output matters (the "serving" line); keep memory flat.
@@ -113,7 +125,9 @@ export class WorkerPool {
   }
 
   live(role: Role): PoolWorker[] {
-    return [...this.workers.values()].filter((w) => w.role === role && w.child.exitCode === null);
+    return [...this.workers.values()].filter(
+      (w) => w.role === role && w.serving && w.child.exitCode === null && w.child.signalCode === null,
+    );
   }
 
   /** SIGKILLs a worker and waits until it is gone (its tasks are then orphaned on the server). */

@@ -17,7 +17,7 @@ import {
   incompleteUploads,
   readersSeeEveryKeyOnce,
 } from './checks';
-import { synfarm, waitForState } from './control';
+import { committedShards, synfarm, waitForState } from './control';
 import { S3FaultProxy } from './fault-proxy';
 import { FaultInjector, type FaultLog, ROUND_FAULTS, shuffled } from './faults';
 import { type RssSample, WorkerPool } from './pool';
@@ -266,8 +266,13 @@ async function runSchedule(
   rounds: number,
 ): Promise<string[]> {
   for (let round = 0; round < rounds; round++) {
-    // A soak leaves the pool alone for a while between rounds, so memory is seen at steady state.
-    if (round > 0) await sleep(Math.round(20_000 + random() * 40_000));
+    // A later round waits until the run has committed another shard (and at least half a
+    // minute): faults must not outpace progress, or a soak measures nothing but recovery.
+    if (round > 0) {
+      const before = await committedShards(client, spec);
+      await sleep(Math.round(30_000 + random() * 30_000));
+      while (!wait.done && (await committedShards(client, spec)) <= before) await sleep(2000);
+    }
     if (wait.done) return [];
     const order = shuffled(ROUND_FAULTS, random);
     for (const [i, fault] of order.entries()) {
