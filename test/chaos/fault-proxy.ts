@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *
  * It forwards requests unchanged (the Host header too, so SigV4 signatures still verify) and,
  * while armed, picks some of them for a fault. Each (operation, fault) pair is owed at least
- * once per arming; a single object key or part gets at most MAX_FAULTS_PER_TARGET faults in a
- * row, so the SDK's own retries (5 attempts) can get through and the faults test recovery
+ * once per arming; a single object key or part gets at most MAX_FAULTS_PER_TARGET failing faults
+ * in a row, so the SDK's own retries (5 attempts) can get through and the faults test recovery
  * rather than merely exhaust it.
  */
 export const S3_OPS = ['put', 'part', 'get'] as const;
@@ -18,7 +18,7 @@ export type S3Op = (typeof S3_OPS)[number];
 export const S3_FAULTS = ['slowdown', 'reset', 'truncate', 'stall'] as const;
 export type S3Fault = (typeof S3_FAULTS)[number];
 
-const MAX_FAULTS_PER_TARGET = 2;
+const MAX_FAULTS_PER_TARGET = 3;
 
 export interface FaultProxyOptions {
   upstream: string;
