@@ -19,10 +19,10 @@ const summary = (m: Manifest | undefined): IndexSummary => ({
 });
 
 /**
- * The run index's writer side. Only the dataset workflow calls these, one at a time, so
- * manifest.json and wids-index.json have one writer. A merge reads the index once, adds only
- * new shards, and writes both files from the same manifest; a complete index is never
- * rewritten. The run-level dedupe pass (`RunDedupe`) runs here, over each new shard's hashes.
+ * The run index's writer side. Only the dataset workflow calls these, one at a time; and
+ * since an attempt that timed out may still be running, every write is conditional
+ * (RunObjects.updateIndex): a merge adds only new shards, a late one re-merges instead of
+ * overwriting, and a complete index is never rewritten. The run-level dedupe pass (`RunDedupe`) runs here, over each new shard's hashes.
  *
  * The hashes of shards already indexed are kept per worker process, so a merge reads only the
  * new shards' hash files: O(1) requests per commit. A worker that has not seen the run yet
@@ -54,29 +54,30 @@ export function createRunIndexActivities(runContext: (r: RunRef) => Promise<RunC
     return d;
   }
 
-  async function merge(ctx: RunContext, previous: Manifest | undefined, entries: readonly IndexEntry[]) {
-    if (previous?.state === 'complete') return previous;
-    const known = new Set(previous?.shards.map((s) => s.shard));
-    const fresh = entries.filter((e) => !known.has(e.shard)).sort((a, b) => a.shard - b.shard);
-    if (fresh.length === 0 && previous) return previous;
+  /** `entries` merged into the stored index (see RunObjects.updateIndex); the stored index. */
+  async function merge(ctx: RunContext, entries: readonly IndexEntry[]): Promise<Manifest> {
     const id = `${ctx.store.url}|${ctx.spec.runId}`;
     try {
-      const dedupe = await dedupeFor(ctx, [...known]);
-      const excluded: Exclusion[] = [];
-      for (const e of fresh) excluded.push(...dedupe.addShard(await hashes(ctx, e.shard)));
-      const { manifest } = mergeIndex(
-        previous,
-        {
-          runId: ctx.spec.runId,
-          baseUrl: ctx.store.url,
-          plannedShards: ctx.spec.shardCount,
-          plannedSamples: ctx.spec.targetSamples,
-        },
-        fresh,
-        excluded,
-      );
-      await ctx.objects.writeIndex(manifest);
-      return manifest;
+      return await ctx.objects.updateIndex(async (previous) => {
+        const known = new Set(previous?.shards.map((s) => s.shard));
+        const fresh = entries.filter((e) => !known.has(e.shard)).sort((a, b) => a.shard - b.shard);
+        if (fresh.length === 0 && previous) return previous;
+        // Rebuilt when it holds a shard `previous` lacks (a merge that lost a race added it).
+        const dedupe = await dedupeFor(ctx, [...known]);
+        const excluded: Exclusion[] = [];
+        for (const e of fresh) excluded.push(...dedupe.addShard(await hashes(ctx, e.shard)));
+        return mergeIndex(
+          previous,
+          {
+            runId: ctx.spec.runId,
+            baseUrl: ctx.store.url,
+            plannedShards: ctx.spec.shardCount,
+            plannedSamples: ctx.spec.targetSamples,
+          },
+          fresh,
+          excluded,
+        ).manifest;
+      });
     } catch (err) {
       // The cached hashes may now be ahead of the stored index: start over next time.
       dedupes.delete(id);
@@ -106,7 +107,7 @@ export function createRunIndexActivities(runContext: (r: RunRef) => Promise<RunC
           const sidecar = await ctx.objects.sidecar(r.shard);
           if (sidecar) missing.push(indexEntryOf(sidecar));
         }
-        if (missing.length > 0 || !previous) await whileBeating(merge(ctx, previous, missing));
+        if (missing.length > 0 || !previous) await whileBeating(merge(ctx, missing));
         return listed.committed.map((r) => r.shard);
       });
     },
@@ -115,7 +116,7 @@ export function createRunIndexActivities(runContext: (r: RunRef) => Promise<RunC
     async recordShards(ref: RunRef, entries: IndexEntry[]): Promise<IndexSummary> {
       return failFastOnBadInput(async () => {
         const ctx = await runContext(ref);
-        return summary(await whileBeating(merge(ctx, await ctx.objects.manifest(), entries)));
+        return summary(await whileBeating(merge(ctx, entries)));
       });
     },
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { parseResolvedSpec, type Spec } from '../spec';
 import { ObjectNotFoundError } from '../storage/errors';
 import type { ObjectStore } from '../storage/object-store';
@@ -13,7 +13,15 @@ import { type Sidecar, SidecarSchema } from './sidecar';
  */
 
 /** `run-not-launched`: no spec.json, so nothing about the run can be done. */
-export type RunObjectErrorCode = 'missing-run-object' | 'damaged-run-object' | 'run-not-launched';
+/** `contended-run-object`: a conditional write lost every one of its bounded attempts. */
+export type RunObjectErrorCode =
+  | 'missing-run-object'
+  | 'damaged-run-object'
+  | 'run-not-launched'
+  | 'contended-run-object';
+
+/** Re-merges after a lost race before giving up (the activity then fails and Temporal retries). */
+const INDEX_WRITE_ATTEMPTS = 8;
 
 export class RunObjectError extends Error {
   override readonly name = 'RunObjectError';
@@ -25,9 +33,11 @@ export class RunObjectError extends Error {
     detail: string,
   ) {
     super(
-      code !== 'damaged-run-object'
-        ? `${store}/${key} does not exist: ${detail}`
-        : `${store}/${key} is damaged (${detail}): it was changed after it was written; remove it and resume the run`,
+      code === 'damaged-run-object'
+        ? `${store}/${key} is damaged (${detail}): it was changed after it was written; remove it and resume the run`
+        : code === 'contended-run-object'
+          ? `${store}/${key} could not be written: ${detail}`
+          : `${store}/${key} does not exist: ${detail}`,
     );
   }
 }
@@ -59,6 +69,24 @@ export interface RunShards<T extends ShardRecord = Sidecar> {
   damaged: DamagedShard<T>[];
 }
 
+const WidsShardListSchema = z.object({ shardlist: z.array(z.object({ url: z.string() })) });
+
+/** The shard URLs a stored wids index names; none when it is damaged (it is then rewritten). */
+function widsUrls(body: Uint8Array): string[] {
+  try {
+    const parsed = WidsShardListSchema.safeParse(JSON.parse(Buffer.from(body).toString('utf8')));
+    return parsed.success ? parsed.data.shardlist.map((s) => s.url) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** True when `stored` names every shard `wanted` does. */
+function holdsShards(stored: readonly { shard: number }[], wanted: readonly { shard: number }[]): boolean {
+  const have = new Set(stored.map((s) => s.shard));
+  return wanted.every((s) => have.has(s.shard));
+}
+
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
@@ -86,7 +114,10 @@ export class RunObjects {
   /** A JSON object parsed by its schema; undefined when absent, RunObjectError when damaged. */
   async json<S extends z.ZodType>(key: string, schema: S): Promise<z.infer<S> | undefined> {
     const bytes = await this.bytes(key);
-    if (bytes === undefined) return undefined;
+    return bytes === undefined ? undefined : this.#parse(key, schema, bytes);
+  }
+
+  #parse<S extends z.ZodType>(key: string, schema: S, bytes: Uint8Array): z.infer<S> {
     let value: unknown;
     try {
       value = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -152,12 +183,92 @@ export class RunObjects {
     return this.json(this.keys.manifest, ManifestSchema);
   }
 
-  /** The run index: manifest.json, then the wids index derived from the same manifest. */
+  /**
+   * Writes manifest.json and the wids index as given, unconditionally: for fixtures and benches
+   * only. A run's index is written by `updateIndex`.
+   */
   async writeIndex(manifest: Manifest): Promise<void> {
     await this.store.put(this.keys.manifest, json(manifest), { contentType: 'application/json' });
     await this.store.put(this.keys.widsIndex, json(buildWidsIndex(manifest)), {
       contentType: 'application/json',
     });
+  }
+
+  /**
+   * The run index's one write path; it can never go backwards. Reads the manifest with its ETag,
+   * applies `merge` (a union, so re-applying it is harmless) and writes with If-Match on that ETag
+   * (If-None-Match when there is none yet); on losing a race it re-reads and re-merges. A complete
+   * manifest is never rewritten. The write is read back, so a server that ignores If-Match still
+   * cannot silently drop this merge's shards. Then the wids index is brought up to the stored
+   * manifest (see `#syncWids`). Returns the stored manifest; `merge` returns `previous` itself when
+   * it has nothing to add.
+   */
+  async updateIndex(merge: (previous: Manifest | undefined) => Promise<Manifest>): Promise<Manifest> {
+    for (let attempt = 1; attempt <= INDEX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.#versionedJson(this.keys.manifest, ManifestSchema);
+      if (current?.value.state === 'complete') {
+        await this.#syncWids(current.value);
+        return current.value;
+      }
+      const next = await merge(current?.value);
+      if (current && next === current.value) return next;
+      const written = await this.store.putIfMatch(this.keys.manifest, json(next), current?.etag ?? null, {
+        contentType: 'application/json',
+      });
+      if (!written) continue;
+      const stored = await this.#versionedJson(this.keys.manifest, ManifestSchema);
+      if (!stored || !holdsShards(stored.value.shards, next.shards)) continue;
+      await this.#syncWids(stored.value);
+      return stored.value;
+    }
+    throw new RunObjectError(
+      'contended-run-object',
+      this.keys.manifest,
+      this.store.url,
+      `another writer changed it before each of ${INDEX_WRITE_ATTEMPTS} attempts; the activity is retried`,
+    );
+  }
+
+  /**
+   * The wids index only ever grows and never names a shard the manifest lacks: it is built from
+   * a manifest already stored (which only grows), and a wids index already holding all of those
+   * shards is left alone, so a late writer with an older manifest cannot shrink it.
+   */
+  async #syncWids(manifest: Manifest): Promise<void> {
+    const key = this.keys.widsIndex;
+    const wanted = manifest.shards.map((s) => s.url);
+    for (let attempt = 1; attempt <= INDEX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.getVersioned(key).catch((err) => {
+        if (err instanceof ObjectNotFoundError) return undefined;
+        throw err;
+      });
+      const listed = new Set(current ? widsUrls(current.body) : []);
+      if (current && wanted.every((url) => listed.has(url))) return;
+      const body = json(buildWidsIndex(manifest));
+      if (await this.store.putIfMatch(key, body, current?.etag ?? null, { contentType: 'application/json' }))
+        return;
+    }
+    throw new RunObjectError(
+      'contended-run-object',
+      key,
+      this.store.url,
+      `another writer changed it before each of ${INDEX_WRITE_ATTEMPTS} attempts; the activity is retried`,
+    );
+  }
+
+  /** Like `json`, with the object's version tag for a conditional rewrite. */
+  async #versionedJson<S extends z.ZodType>(
+    key: string,
+    schema: S,
+  ): Promise<{ value: z.infer<S>; etag: string } | undefined> {
+    let got: { body: Uint8Array; etag: string };
+    try {
+      got = await this.store.getVersioned(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    return { value: this.#parse(key, schema, got.body), etag: got.etag };
   }
 
   /** Every shard with a sidecar, committed or damaged, from one listing of `shards/`. */

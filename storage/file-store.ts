@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type FileHandle,
   link,
@@ -21,6 +21,9 @@ import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys, TEMP_
 import type { ObjectInfo, ObjectStore } from './object-store';
 
 type Body = Uint8Array | string;
+
+/** A putIfMatch lock held this long is a crashed writer's; its write takes milliseconds. */
+const LOCK_STALE_MS = 10_000;
 
 /**
  * An object store in a local folder, with the same keys and guarantees as S3: every write goes to a
@@ -62,6 +65,53 @@ export class FileObjectStore implements ObjectStore {
 
   async putIfAbsent(key: string, body: Body): Promise<boolean> {
     return this.#writeAtomically(key, 'no-replace', (file) => file.writeFile(body));
+  }
+
+  /**
+   * The compare and the rename happen under a per-key lock file (created with O_EXCL, so it also
+   * orders writers in other processes); a lock older than LOCK_STALE_MS is from a crashed writer.
+   */
+  async putIfMatch(key: string, body: Body, etag: string | null): Promise<boolean> {
+    assertValidKey(key);
+    const release = await this.#lock(key);
+    try {
+      const current = await this.getVersioned(key).catch((error) => {
+        if (error instanceof ObjectNotFoundError) return undefined;
+        throw error;
+      });
+      if ((current?.etag ?? null) !== etag) return false;
+      return await this.#writeAtomically(key, etag === null ? 'no-replace' : 'replace', (file) =>
+        file.writeFile(body),
+      );
+    } finally {
+      await release();
+    }
+  }
+
+  /** The version tag is the content's hash: equal bytes, equal tag (as S3's ETag for a plain put). */
+  async getVersioned(key: string): Promise<{ body: Uint8Array; etag: string }> {
+    const body = await this.get(key);
+    return { body, etag: `"${createHash('sha256').update(body).digest('hex')}"` };
+  }
+
+  async #lock(key: string): Promise<() => Promise<void>> {
+    const tempDir = join(this.root, TEMP_DIR);
+    await mkdir(tempDir, { recursive: true });
+    const path = join(tempDir, `.lock-${createHash('sha256').update(key).digest('hex')}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (await open(path, 'wx')).close();
+        return () => rm(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await stat(path).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (age > LOCK_STALE_MS) await rm(path, { force: true });
+        else await new Promise((resolve) => setTimeout(resolve, Math.min(5 * attempt, 50)));
+      }
+    }
   }
 
   async abortIncompleteUploads(prefix: string): Promise<number> {

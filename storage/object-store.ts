@@ -25,8 +25,22 @@ export interface ObjectStore {
   ): Promise<{ bytes: number }>;
   /** Writes only if the key does not exist yet; returns false when it already did. */
   putIfAbsent(key: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<boolean>;
+  /**
+   * Compare-and-swap: writes only while the stored object's version is still `etag` (from
+   * `getVersioned`), or, with `etag` null, only while the key does not exist. Returns false when
+   * the condition fails (someone else wrote first): re-read, re-apply, retry. Only writers that
+   * all use this (or putIfAbsent) are ordered by it; a plain put is not.
+   */
+  putIfMatch(
+    key: string,
+    body: Uint8Array | string,
+    etag: string | null,
+    options?: { contentType?: string },
+  ): Promise<boolean>;
   /** Throws ObjectNotFoundError when missing. */
   get(key: string): Promise<Uint8Array>;
+  /** The bytes with their version tag (S3's ETag), for a later putIfMatch; throws when missing. */
+  getVersioned(key: string): Promise<{ body: Uint8Array; etag: string }>;
   /** Optional byte range [start, end] inclusive, like HTTP Range. */
   getStream(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   head(key: string): Promise<ObjectInfo | null>;

@@ -89,8 +89,15 @@ export function withPartCache(store: ObjectStore, options: PartCacheOptions): Ob
       if (written && options.cacheable(key)) remember(key, asBytes(body));
       return written;
     },
+    async putIfMatch(key, body, etag, putOptions) {
+      forget(key); // versioned objects are read with their tag, never from the cache
+      return store.putIfMatch(key, body, etag, putOptions);
+    },
     async get(key) {
       return recall(key) ?? store.get(key);
+    },
+    getVersioned(key) {
+      return store.getVersioned(key);
     },
     async getStream(key, range) {
       const hit = recall(key);

@@ -16,7 +16,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { abortable } from './abortable';
-import { StoreOptionError, StoreRequestError } from './errors';
+import { ObjectNotFoundError, StoreOptionError, StoreRequestError } from './errors';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
 import type { ObjectInfo, ObjectStore } from './object-store';
 import { redact } from './redact';
@@ -63,6 +63,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #client: S3Client;
   #bucketChecked = false;
   #conditionalWrites: Promise<boolean> | undefined;
+  #ifMatchWrites: Promise<boolean> | undefined;
 
   constructor(config: S3StoreConfig) {
     if (config.partSize < MIN_PART_SIZE) {
@@ -147,6 +148,39 @@ export class S3ObjectStore implements ObjectStore {
     if (await this.head(key)) return false;
     await this.put(key, body, options);
     return true;
+  }
+
+  async putIfMatch(
+    key: string,
+    body: Body,
+    etag: string | null,
+    options?: { contentType?: string },
+  ): Promise<boolean> {
+    assertValidKey(key);
+    if (etag === null) return this.putIfAbsent(key, body, options);
+    if (await this.#supportsIfMatch()) {
+      return this.#send('PutObject', key, () =>
+        this.#putIfMatch(this.#key(key), body, etag, options?.contentType),
+      );
+    }
+    // Fallback for servers that ignore If-Match: compare right before the write. A writer landing
+    // between the two requests is not caught here; callers re-read after writing (RunObjects does).
+    const current = await this.getVersioned(key).catch((error) => {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    });
+    if (current?.etag !== etag) return false;
+    await this.put(key, body, options);
+    return true;
+  }
+
+  async getVersioned(key: string): Promise<{ body: Uint8Array; etag: string }> {
+    assertValidKey(key);
+    return this.#send('GetObject', key, async () => {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }));
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      return { body, etag: out.ETag ?? '' };
+    });
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -360,7 +394,20 @@ export class S3ObjectStore implements ObjectStore {
     this.#bucketChecked = true;
   }
 
-  async #putIfNoneMatch(fullKey: string, body: Body, contentType?: string): Promise<boolean> {
+  #putIfNoneMatch(fullKey: string, body: Body, contentType?: string): Promise<boolean> {
+    return this.#conditionalPut(fullKey, body, contentType, { IfNoneMatch: '*' });
+  }
+
+  #putIfMatch(fullKey: string, body: Body, etag: string, contentType?: string): Promise<boolean> {
+    return this.#conditionalPut(fullKey, body, contentType, { IfMatch: etag });
+  }
+
+  async #conditionalPut(
+    fullKey: string,
+    body: Body,
+    contentType: string | undefined,
+    condition: { IfNoneMatch: '*' } | { IfMatch: string },
+  ): Promise<boolean> {
     // 409 ConditionalRequestConflict: another conditional write to this key is in flight; S3
     // asks to retry, and the retry then learns whether that other write won (412).
     for (let attempt = 1; ; attempt++) {
@@ -371,13 +418,15 @@ export class S3ObjectStore implements ObjectStore {
             Key: fullKey,
             Body: body,
             ContentType: contentType,
-            IfNoneMatch: '*',
+            ...condition,
           }),
         );
         return true;
       } catch (error) {
         const { code, status } = sdkErrorSummary(error);
         if (status === 412 || code === 'PreconditionFailed') return false;
+        // If-Match on a key deleted meanwhile: S3 answers 404; the version we hold is gone too.
+        if ('IfMatch' in condition && (status === 404 || code === 'NoSuchKey')) return false;
         if (code !== 'ConditionalRequestConflict' || attempt >= 5) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
@@ -405,5 +454,24 @@ export class S3ObjectStore implements ObjectStore {
       }
     })();
     return this.#conditionalWrites;
+  }
+
+  /** Same idea for If-Match: a write against a version that never existed must be refused. */
+  #supportsIfMatch(): Promise<boolean> {
+    this.#ifMatchWrites ??= (async () => {
+      const probe = this.#key(`.synfarm-probe-${randomUUID()}`);
+      try {
+        await this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }));
+        return !(await this.#putIfMatch(probe, 'probe', '"synfarm-no-such-version"'));
+      } catch (error) {
+        const { code, status } = sdkErrorSummary(error);
+        if (status === 501 || code === 'NotImplemented') return false;
+        this.#ifMatchWrites = undefined;
+        throw this.#map(error, 'PutObject', undefined);
+      } finally {
+        await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe })).catch(() => {});
+      }
+    })();
+    return this.#ifMatchWrites;
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,9 +15,10 @@ import {
   writeSyntheticRun,
 } from '../consumer';
 import { type Exclusion, RunDedupe } from '../filter/dedupe';
-import { type IndexEntry, mergeIndex } from '../run/manifest';
+import { type IndexEntry, type Manifest, mergeIndex } from '../run/manifest';
 import { RunObjectError, RunObjects } from '../run/objects';
 import { openStore } from '../storage';
+import { testStack } from './support/stack';
 
 async function localStore() {
   return openStore(pathToFileURL(await mkdtemp(path.join(tmpdir(), 'synfarm-run-'))).href);
@@ -155,5 +157,94 @@ describe('consumer against the run index', () => {
     const keys: string[] = [];
     for await (const s of readRun({ run, seed: 1, shuffle: false })) keys.push(s.__key__);
     expect(keys.sort()).toEqual(['000000_000000', '000000_000001', '000001_000001']);
+  });
+});
+
+describe('run index writes on real S3 (conditional, never backwards)', () => {
+  const s3Objects = async (runId: string) => {
+    const { s3 } = testStack();
+    const store = await openStore(`s3://${s3.bucket}/index-${randomUUID()}`, {
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    return new RunObjects(store, runId);
+  };
+  const meta = (objects: RunObjects, plannedShards: number) => ({
+    runId: objects.runId,
+    baseUrl: objects.store.url,
+    plannedShards,
+    plannedSamples: plannedShards * 2,
+  });
+  /** A recordShards-like merge: `entries` unioned into whatever index it is given. */
+  const merger = (objects: RunObjects, entries: IndexEntry[], planned: number) => async (prev?: Manifest) =>
+    mergeIndex(prev, meta(objects, planned), entries).manifest;
+  const wids = async (objects: RunObjects) =>
+    (
+      JSON.parse(Buffer.from(await objects.store.get(objects.keys.widsIndex)).toString()) as {
+        shardlist: { url: string }[];
+      }
+    ).shardlist.length;
+
+  it('two merges racing with different new shards both end up in the manifest and wids index', async () => {
+    const objects = await s3Objects('race');
+    await objects.updateIndex(merger(objects, [entry(0)], 4));
+    // Both merges read the same version before either writes: one must lose the If-Match race.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((r) => {
+      release = r;
+    });
+    const calls = [0, 0];
+    const racer = (i: number, entries: IndexEntry[]) => async (prev?: Manifest) => {
+      calls[i]! += 1;
+      if (calls[i] === 1 && ++arrived === 2) release();
+      if (calls[i] === 1) await bothRead;
+      return merger(objects, entries, 4)(prev);
+    };
+    await Promise.all([objects.updateIndex(racer(0, [entry(1)])), objects.updateIndex(racer(1, [entry(2)]))]);
+    expect(calls.sort()).toEqual([1, 2]); // the loser re-read and re-merged
+    const stored = (await objects.manifest())!;
+    expect(stored.shards.map((s) => s.shard)).toEqual([0, 1, 2]);
+    expect(stored.totals.shards).toBe(3);
+    expect(stored.state).toBe('running');
+    expect(await wids(objects)).toBe(3);
+  });
+
+  it('a stale merge finishing after the index is complete leaves the complete manifest as it is', async () => {
+    const objects = await s3Objects('stale');
+    await objects.updateIndex(merger(objects, [entry(0)], 3));
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => {
+      resume = r;
+    });
+    let sawStale!: () => void;
+    const staleRead = new Promise<void>((r) => {
+      sawStale = r;
+    });
+    let staleCalls = 0;
+    // A timed-out attempt: it read the index holding only shard 0, then stalls.
+    const stale = objects.updateIndex(async (prev) => {
+      staleCalls += 1;
+      if (staleCalls === 1) {
+        sawStale();
+        await paused;
+      }
+      return merger(objects, [entry(1)], 3)(prev);
+    });
+    await staleRead;
+    const complete = await objects.updateIndex(merger(objects, [entry(1), entry(2)], 3));
+    expect(complete.state).toBe('complete');
+    await objects.store.put(objects.keys.success, '{}\n'); // what finishRun writes beside it
+    const before = Buffer.from(await objects.store.get(objects.keys.manifest)).toString();
+    resume();
+    const result = await stale;
+    expect(result.state).toBe('complete');
+    expect(staleCalls).toBe(1); // re-read the complete index and did not merge into it again
+    expect(Buffer.from(await objects.store.get(objects.keys.manifest)).toString()).toBe(before);
+    expect(await wids(objects)).toBe(3);
+    // And a late attempt arriving now changes nothing either.
+    await objects.updateIndex(merger(objects, [entry(0)], 3));
+    expect(Buffer.from(await objects.store.get(objects.keys.manifest)).toString()).toBe(before);
   });
 });

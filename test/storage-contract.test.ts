@@ -324,6 +324,34 @@ describe.each(backends)('ObjectStore contract: $name', (backend) => {
     expect(new TextDecoder().decode(await store.get('once/race'))).toBe(`writer ${winner}`);
   });
 
+  it('putIfMatch writes only over the version it read, or only when absent with a null etag', async () => {
+    const text = async (key: string) => new TextDecoder().decode(await store.get(key));
+    expect(await store.putIfMatch('cas/index.json', 'v1', null)).toBe(true);
+    expect(await store.putIfMatch('cas/index.json', 'v1 again', null)).toBe(false);
+    const first = await store.getVersioned('cas/index.json');
+    expect(new TextDecoder().decode(first.body)).toBe('v1');
+    expect(await store.putIfMatch('cas/index.json', 'v2', first.etag)).toBe(true);
+    // The version read before v2 is stale now: the write is refused and v2 stays.
+    expect(await store.putIfMatch('cas/index.json', 'stale', first.etag)).toBe(false);
+    expect(await text('cas/index.json')).toBe('v2');
+    const second = await store.getVersioned('cas/index.json');
+    expect(second.etag).not.toBe(first.etag);
+    await store.delete('cas/index.json');
+    expect(await store.putIfMatch('cas/index.json', 'resurrected', second.etag)).toBe(false);
+    await expect(store.head('cas/index.json')).resolves.toBeNull();
+    await expect(store.getVersioned('cas/index.json')).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  it('putIfMatch lets exactly one of several writers holding the same version win', async () => {
+    await store.put('cas/race', 'base');
+    const { etag } = await store.getVersioned('cas/race');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => store.putIfMatch('cas/race', `writer ${i}`, etag)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(new TextDecoder().decode(await store.get('cas/race'))).toBe(`writer ${results.indexOf(true)}`);
+  });
+
   it('publicUrl gives a URL that reads back the same bytes without synfarm', async () => {
     const data = pattern(0, 70_000, 3);
     await store.put('public/shard 1+é.tar', data);

@@ -52,6 +52,16 @@ export function instrumentStore(store: ObjectStore, m: WorkerMetrics): ObjectSto
         m.s3Bytes.inc({ direction: 'in' }, bytes.byteLength);
         return bytes;
       }),
+    putIfMatch: (key, body, etag, o) =>
+      track('putIfMatch', () => store.putIfMatch(key, body, etag, o)).then((written) => {
+        if (written) out(byteLength(body));
+        return written;
+      }),
+    getVersioned: (key) =>
+      track('get', () => store.getVersioned(key)).then((got) => {
+        m.s3Bytes.inc({ direction: 'in' }, got.body.byteLength);
+        return got;
+      }),
     getStream: (key, range) => track('getStream', () => store.getStream(key, range)).then(countIn),
     head: (key) => track('head', () => store.head(key)),
     list(prefix) {
