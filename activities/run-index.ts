@@ -22,7 +22,8 @@ const summary = (m: Manifest | undefined): IndexSummary => ({
  * The run index's writer side. Only the dataset workflow calls these, one at a time; and
  * since an attempt that timed out may still be running, every write is conditional
  * (RunObjects.updateIndex): a merge adds only new shards, a late one re-merges instead of
- * overwriting, and a complete index is never rewritten. The run-level dedupe pass (`RunDedupe`) runs here, over each new shard's hashes.
+ * overwriting, and a complete index is never rewritten. The run-level dedupe pass
+ * (`RunDedupe`) runs here, over each new shard's hashes.
  *
  * The hashes of shards already indexed are kept per worker process, so a merge reads only the
  * new shards' hash files: O(1) requests per commit. A worker that has not seen the run yet
