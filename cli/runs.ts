@@ -6,7 +6,6 @@ import { describeQueues, formatQueueLoad, type QueueLoad } from '../client/task-
 import { resolveConnections } from '../infra/connections';
 import { loadSpec } from '../spec';
 import { redact } from '../storage/redact';
-import { taskQueues } from '../workflows/task-queues';
 import { formatDuration, formatRejects, progressLine } from './output';
 
 /** Every run command: connect, act, and close the connection whatever happens. */
@@ -15,7 +14,7 @@ async function withClient<T>(fn: (client: FarmClient) => Promise<T>): Promise<T>
   const client = await FarmClient.connect({
     temporal: conn.temporal,
     s3: conn.s3,
-    queuePrefix: process.env.SYNFARM_QUEUE_PREFIX,
+    queuePrefix: conn.queuePrefix,
   });
   try {
     return await fn(client);
@@ -135,7 +134,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<run>', 'run id')
     .description(
       'progress of a run (from the workflow while it runs, from the sidecars otherwise) and each task ' +
-        "queue's backlog and pollers (queues of SYNFARM_QUEUE_PREFIX)",
+        "queue's backlog and pollers (queues of the config's queuePrefix, SYNFARM_QUEUE_PREFIX)",
     )
     .option('--watch', 'keep following until the run ends')
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
@@ -149,7 +148,7 @@ export function registerRunCommands(program: Command): void {
         // The pool's side of the picture: is work waiting, and is anyone there to take it?
         const queues: QueueLoad[] | { error: string } = await describeQueues(
           client.client,
-          taskQueues(process.env.SYNFARM_QUEUE_PREFIX),
+          client.taskQueues(),
         ).catch((err: Error) => ({ error: err.message }));
         const queueLines = Array.isArray(queues)
           ? queues.map((q) => `queues     ${formatQueueLoad(q)}`)

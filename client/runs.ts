@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { StageTimeouts } from '../activities/types';
+import { connectionOptions, type TemporalTarget } from '../infra/temporal-connection';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { runKeys } from '../run/layout';
 import { RunObjectError, RunObjects } from '../run/objects';
@@ -20,7 +21,8 @@ import { taskQueues } from '../workflows/task-queues';
 import { RunError } from './errors';
 
 export interface FarmClientOptions {
-  temporal: { address: string; namespace: string; uiUrl?: string };
+  /** Address, namespace, TLS and API key: the same resolved settings a worker uses. */
+  temporal: TemporalTarget & { uiUrl?: string };
   s3: StoreOptions;
   /** Task-queue prefix (tests, several farms on one namespace). */
   queuePrefix?: string;
@@ -70,7 +72,7 @@ export class FarmClient {
   ) {}
 
   static async connect(options: FarmClientOptions): Promise<FarmClient> {
-    const connection = await Connection.connect({ address: options.temporal.address });
+    const connection = await Connection.connect(connectionOptions(options.temporal));
     return new FarmClient(
       new Client({ connection, namespace: options.temporal.namespace }),
       connection,
@@ -80,6 +82,11 @@ export class FarmClient {
 
   async close(): Promise<void> {
     await this.connection.close();
+  }
+
+  /** The task queues this client launches on (the config's queuePrefix). */
+  taskQueues() {
+    return taskQueues(this.options.queuePrefix);
   }
 
   store(outputUrl: string): ObjectStore {
@@ -116,7 +123,7 @@ export class FarmClient {
   }
 
   private async start(spec: Spec, options: LaunchOptions): Promise<void> {
-    const queues = taskQueues(this.options.queuePrefix);
+    const queues = this.taskQueues();
     const input: DatasetWorkflowInput = {
       outputUrl: spec.output,
       runId: spec.runId,

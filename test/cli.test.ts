@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../infra/paths';
+import { synfarmCli } from './support/cli';
 import { uniqueId } from './support/farm';
 import { stackEnv, testStack } from './support/stack';
 
@@ -107,6 +108,26 @@ describe('the synfarm CLI', () => {
     expect(stderr).toContain('--output');
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it("client commands connect with the workers' config: namespace from env or SYNFARM_CONFIG, API key turns TLS on, unprinted", async () => {
+    expect((await synfarmCli(['list'])).code).toBe(0);
+    const fromEnv = uniqueId('ns-env');
+    const env = await synfarmCli(['list'], { SYNFARM_TEMPORAL_NAMESPACE: fromEnv });
+    expect(env.code).toBe(1);
+    expect(env.stderr).toContain(fromEnv);
+    const fromFile = uniqueId('ns-file');
+    const dir = await mkdtemp(path.join(tmpdir(), 'synfarm-cli-cfg-'));
+    const cfg = path.join(dir, 'synfarm.yaml');
+    await writeFile(cfg, `temporal: { namespace: ${fromFile} }\n`);
+    const file = await synfarmCli(['status', 'some-run'], { SYNFARM_CONFIG: cfg });
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain(fromFile);
+    // The test server speaks plaintext: a client that honours the key tries TLS and cannot connect.
+    const secret = `tcld-${uniqueId('secret')}`;
+    const keyed = await synfarmCli(['list'], { SYNFARM_TEMPORAL_API_KEY: secret });
+    expect(keyed.code).toBe(1);
+    expect(keyed.stdout + keyed.stderr).not.toContain(secret);
+  }, 120_000);
 
   it('render writes a face at the size asked, and records the prompt words it used', async () => {
     const out = path.join(await mkdtemp(path.join(tmpdir(), 'synfarm-render-')), 'face.png');

@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../infra/paths';
-import { CONFIG_FIELDS, defaultProcesses, loadWorkerConfig, WorkerConfigSchema } from '../workers/config';
-import { connectionOptions } from '../workers/start';
+import { connectionOptions } from '../infra/temporal-connection';
+import {
+  CONFIG_FIELDS,
+  defaultProcesses,
+  loadWorkerConfig,
+  resolveTargets,
+  WorkerConfigSchema,
+} from '../workers/config';
 import { synfarmCli } from './support/cli';
 import { testStack } from './support/stack';
 
@@ -138,5 +144,30 @@ describe('worker config: one schema from flags, env and a file', () => {
       apiKey: 'k',
     });
     expect(connectionOptions({ address: 'h:7233', namespace: 'n' })).toEqual({ address: 'h:7233' });
+  });
+
+  it('the resolved config maps TLS files (cert, key, CA, server name) and the API key into connection options', async () => {
+    const cert = await file('client.pem', 'CERT-PEM');
+    const key = await file('client.key', 'KEY-PEM');
+    const ca = await file('ca.pem', 'CA-PEM');
+    const yaml = await file(
+      'tls.yaml',
+      `temporal: { address: "ns.acct.tmprl.cloud:7233", namespace: ns.acct, tls: { cert: ${cert}, key: ${key}, serverName: srv } }\n`,
+    );
+    const env = { SYNFARM_CONFIG: yaml, SYNFARM_TEMPORAL_TLS_CA: ca, SYNFARM_TEMPORAL_API_KEY: 'tcld-k' };
+    const { config } = await loadWorkerConfig({ env });
+    const target = (await resolveTargets(config, env)).temporal;
+    expect(target.namespace).toBe('ns.acct');
+    const opts = connectionOptions(target);
+    expect(opts.address).toBe('ns.acct.tmprl.cloud:7233');
+    expect(opts.apiKey).toBe('tcld-k');
+    expect(opts.tls).toMatchObject({ serverNameOverride: 'srv' });
+    const tls = opts.tls as { clientCertPair: { crt: Buffer; key: Buffer }; serverRootCACertificate: Buffer };
+    expect(tls.clientCertPair.crt.toString()).toBe('CERT-PEM');
+    expect(tls.clientCertPair.key.toString()).toBe('KEY-PEM');
+    expect(tls.serverRootCACertificate.toString()).toBe('CA-PEM');
+    // A cert without its key is refused by name rather than silently connecting without mTLS.
+    const half = (await loadWorkerConfig({ env: { SYNFARM_TEMPORAL_TLS_CERT: cert } })).config;
+    await expect(resolveTargets(half, {})).rejects.toThrow(/temporal\.tls: give both cert and key/);
   });
 });

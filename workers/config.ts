@@ -3,9 +3,9 @@ import { availableParallelism } from 'node:os';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { readCredentials, readStackInfo } from '../infra/dev-stack';
+import type { TemporalTarget } from '../infra/temporal-connection';
 import { isBackendInstalled, TFJS_BACKEND_NAMES } from '../models/tfjs-backend';
 import type { StoreOptions } from '../storage';
-import type { TemporalTarget } from './start';
 import { QUEUE_KINDS } from './worker';
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { readStackInfo } from '../infra/dev-stack';
+import { connectionOptions } from '../infra/temporal-connection';
 import {
   FACE_EXPRESSION_FILE,
   FACE_LANDMARK_68_FILE,
@@ -14,7 +15,6 @@ import { packageDir } from '../models/calibrator/model-files';
 import { openStore } from '../storage';
 import { activateBackend } from './backend';
 import type { WorkerConfig, WorkerTargets } from './config';
-import { connectionOptions } from './start';
 
 /** One line of `synfarm doctor`: what was checked, what was found, and what to do if it failed. */
 export interface CheckResult {

@@ -1,4 +1,5 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { connectionOptions, type TemporalTarget } from '../infra/temporal-connection';
 import type { StoreOptions } from '../storage';
 import { taskQueues } from '../workflows/task-queues';
 import { createWorkerDeps } from './deps';
@@ -6,15 +7,6 @@ import { metricsInterceptor } from './instrument';
 import type { WorkerMetrics } from './metrics';
 import { installRuntime, type RuntimeMetrics } from './runtime';
 import { createFarmWorkers, type QueueKind } from './worker';
-
-/** How to reach Temporal: a plain address, mutual TLS, or an API key (Temporal Cloud). */
-export interface TemporalTarget {
-  address: string;
-  namespace: string;
-  /** PEM contents, not paths: the config layer reads the files. */
-  tls?: { cert?: Buffer; key?: Buffer; ca?: Buffer; serverName?: string };
-  apiKey?: string;
-}
 
 export interface StartWorkerOptions {
   temporal: TemporalTarget;
@@ -40,20 +32,6 @@ export interface RunningWorker {
   /** Settles when every worker has stopped; rejects if one failed. */
   running: Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Options for NativeConnection.connect from a TemporalTarget (TLS implied by an API key). */
-export function connectionOptions(t: TemporalTarget) {
-  const tls = t.tls
-    ? {
-        serverNameOverride: t.tls.serverName,
-        serverRootCACertificate: t.tls.ca,
-        ...(t.tls.cert && t.tls.key ? { clientCertPair: { crt: t.tls.cert, key: t.tls.key } } : {}),
-      }
-    : t.apiKey
-      ? true
-      : undefined;
-  return { address: t.address, ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
 }
 
 /**
