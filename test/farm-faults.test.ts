@@ -1,4 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FarmClient } from '../client/runs';
 import { devUp, signalServer } from '../infra/dev-stack';
@@ -19,6 +20,8 @@ import {
   uniqueId,
 } from './support/farm';
 import { waitUntil } from './support/wait';
+
+const { PendingActivityState } = temporal.api.enums.v1;
 
 const SHARDS = 3;
 const BASE = { target: 24, shardSize: 8, seed: 4242 };
@@ -70,11 +73,19 @@ async function stagedGenerateParts(client: FarmClient, spec: Spec): Promise<numb
   return n;
 }
 
+/**
+ * True once an activity of this type has started on a worker (not merely been scheduled): a fault
+ * aimed "inside generate" must find generate running, or the worker has nothing to drain.
+ */
 async function pendingActivityOf(client: FarmClient, spec: Spec, type: string): Promise<boolean> {
   for (let s = 0; s < spec.shardCount; s++) {
     try {
       const d = await client.client.workflow.getHandle(`${spec.runId}/shard-${s}`).describe();
-      if ((d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type)) return true;
+      const running = (d.raw.pendingActivities ?? []).some(
+        (a) =>
+          a.activityType?.name === type && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      );
+      if (running) return true;
     } catch {
       // child not started yet
     }
