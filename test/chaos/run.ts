@@ -75,11 +75,12 @@ function chaosSpec(options: ChaosOptions, output: string): Spec {
 }
 
 export function chaosStackConfig(portOffset: number): Partial<DevStackConfig> {
+  // Below Linux's ephemeral range (32768+), where an outgoing connection could hold the port.
   return {
     stateDir: path.join(PROJECT_ROOT, '.state', `chaos-${portOffset}`),
-    temporalPort: 37233 + portOffset,
-    temporalUiPort: 38233 + portOffset,
-    s3Port: 37070 + portOffset,
+    temporalPort: 25233 + portOffset,
+    temporalUiPort: 26233 + portOffset,
+    s3Port: 25070 + portOffset,
     bucket: 'chaos',
   };
 }
@@ -123,7 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const proxy = new S3FaultProxy({
     upstream: info.s3.endpoint,
-    port: 37050 + options.portOffset,
+    port: 25050 + options.portOffset,
     random,
     rate: 0.02,
     stallMs: [2000, 5000],
