@@ -25,7 +25,8 @@ export const StoreOptionsSchema = z
         secretAccessKey: z.string().min(1),
         sessionToken: z.string().optional(),
       })
-      .strict()
+      // Not strict: the AWS SDK marks a credentials object it has used (`$source`), so a caller
+      // reusing one for a second store must not be refused. Unknown fields are dropped.
       .optional(),
     maxAttempts: z.int().min(1).max(20).default(5),
     /**

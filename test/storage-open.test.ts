@@ -76,6 +76,13 @@ describe('openStore', () => {
     expect(() => openStore('s3://bkt/x', { partSize: 1024 }, {})).toThrow(/"partSize"/);
   });
 
+  it('accepts a credentials object the AWS SDK has already marked with $source, reusing it for a second store', () => {
+    const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-real-secret' };
+    s3('s3://my-bucket/a', {}, { credentials });
+    Object.assign(credentials, { $source: { CREDENTIALS_CODE: 'e' } });
+    expect(() => s3('s3://my-bucket/b', {}, { credentials })).not.toThrow();
+  });
+
   it('takes the part size from SYNFARM_S3_PART_MIB when the options give none, and names it when wrong', () => {
     expect(() => openStore('s3://bkt/x', {}, { SYNFARM_S3_PART_MIB: '5' })).not.toThrow();
     expect(() => openStore('s3://bkt/x', {}, { SYNFARM_S3_PART_MIB: '4' })).toThrow(
