@@ -110,9 +110,10 @@ describe('commit: two attempts of one shard at once', () => {
       inActivity(() => b.commit(t.ref)),
     ]);
     const ok = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
-    // At least one succeeded, exactly one of the successes wrote the sidecar, and a failed one
-    // (its staging removed by the winner) left no tar of its own.
-    expect(ok.filter((r) => !r.alreadyCommitted)).toHaveLength(1);
+    // At least one succeeded and wrote the sidecar, and a failed one (its staging removed by the
+    // winner) left no tar of its own. Both may report writing it: versitygw's If-None-Match is
+    // not atomic against a concurrent put (see the storage contract), and both wrote the same bytes.
+    expect(ok.filter((r) => !r.alreadyCommitted).length).toBeGreaterThanOrEqual(1);
     await expectCompleteTar(t.objects);
     expect(await incompleteUploads(`farm-tests/${t.ref.runId}/`)).toBe(0);
   }, 60_000);
