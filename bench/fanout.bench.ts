@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FarmClient } from '../client/runs';
 import { resolveSpec } from '../spec';
-import { startWorker } from '../workers/start';
 import { progressQuery } from '../workflows/api';
-import { benchStack } from './stack';
+import { benchStack, withFarm } from './stack';
 
 /** Shards committed per second between the times the committed count reached `from` and `to`. */
 function rate(samples: readonly { t: number; committed: number }[], from: number, to: number): number {
@@ -27,7 +25,6 @@ export async function benchFanout(
   window = 32,
 ): Promise<Record<string, number>> {
   const stack = await benchStack();
-  const prefix = `bench-${randomBytes(3).toString('hex')}-`;
   const spec = resolveSpec({
     runId: `bench-fanout-${randomBytes(3).toString('hex')}`,
     target: shards,
@@ -37,15 +34,7 @@ export async function benchFanout(
     calibrator: { backend: 'passthrough' },
     output: `s3://${stack.bucket}/bench`,
   });
-  const worker = await startWorker({
-    temporal: stack.temporal,
-    s3: stack.s3,
-    queuePrefix: prefix,
-    serve: ['workflows', 'gpu', 'cpu'],
-    shutdownGraceTime: '2s',
-  });
-  const client = await FarmClient.connect({ temporal: stack.temporal, s3: stack.s3, queuePrefix: prefix });
-  try {
+  return withFarm(stack, async (client) => {
     const t0 = performance.now();
     await client.launch(spec, { window });
     const handle = client.client.workflow.getHandle(spec.runId);
@@ -77,8 +66,5 @@ export async function benchFanout(
       continuedAsNew: r.continuedAsNew,
       largestDatasetHistoryEvents: largestHistory,
     };
-  } finally {
-    await worker.stop();
-    await client.close();
-  }
+  });
 }

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { FarmClient } from '../client/runs';
 import { resolveSpec, type Spec } from '../spec';
-import { startWorker } from '../workers/start';
 import { compare, type Figures } from './compare';
 import { createBareFarm } from './farm-bare';
-import { benchStack } from './stack';
+import { type BenchStack, benchStack, withFarm } from './stack';
 
-type Stack = Awaited<ReturnType<typeof benchStack>>;
+type Stack = BenchStack;
 
 function spec(stack: Stack, runId: string, target: number, shardSize: number): Spec {
   return resolveSpec({
@@ -19,24 +17,6 @@ function spec(stack: Stack, runId: string, target: number, shardSize: number): S
     calibrator: { backend: 'passthrough' },
     output: `s3://${stack.bucket}/bench`,
   });
-}
-
-async function withFarm<T>(stack: Stack, fn: (client: FarmClient, prefix: string) => Promise<T>): Promise<T> {
-  const prefix = `bench-${randomBytes(3).toString('hex')}-`;
-  const worker = await startWorker({
-    temporal: stack.temporal,
-    s3: stack.s3,
-    queuePrefix: prefix,
-    serve: ['workflows', 'gpu', 'cpu'],
-    shutdownGraceTime: '2s',
-  });
-  const client = await FarmClient.connect({ temporal: stack.temporal, s3: stack.s3, queuePrefix: prefix });
-  try {
-    return await fn(client, prefix);
-  } finally {
-    await worker.stop();
-    await client.close();
-  }
 }
 
 interface OverheadCase {
