@@ -79,7 +79,7 @@ export class FaultInjector {
   /** The first multipart part of the run holds its upload while its worker is SIGKILLed. */
   armMidUploadKill(): void {
     this.ctx.proxy.onNextPart(async () => {
-      const [worker] = this.ctx.pool.live('cpu');
+      const [worker] = this.ctx.pool.killable('cpu');
       if (!worker) return;
       await this.#killWorker(worker, 'kill-cpu-mid-upload');
     });
@@ -105,7 +105,7 @@ export class FaultInjector {
   }
 
   async #killRole(role: Role, kind: FaultKind): Promise<void> {
-    const live = this.ctx.pool.live(role);
+    const live = this.ctx.pool.killable(role);
     const worker = live[Math.floor(this.ctx.random() * live.length)];
     if (!worker) throw new Error(`no live ${role} worker to kill`);
     await this.#killWorker(worker, kind);

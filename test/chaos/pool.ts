@@ -21,6 +21,8 @@ export interface PoolWorker {
   output: string;
   /** Set once it polls its queue; only serving workers are chosen for a kill. */
   serving: boolean;
+  /** Never killed: its RSS over the whole soak is the memory curve a restart would hide. */
+  witness: boolean;
 }
 
 export interface RssSample {
@@ -44,6 +46,8 @@ export class WorkerPool {
   constructor(
     private readonly options: {
       sizes: Record<Role, number>;
+      /** One extra process per role that no fault touches (for a soak's memory curves). */
+      witnesses?: boolean;
       queuePrefix: string;
       env: Record<string, string>;
       logDir: string;
@@ -51,9 +55,10 @@ export class WorkerPool {
   ) {}
 
   slots(): Array<{ slot: string; role: Role }> {
-    return ROLES.flatMap((role) =>
-      Array.from({ length: this.options.sizes[role] }, (_, i) => ({ slot: `${role}-${i}`, role })),
-    );
+    return ROLES.flatMap((role) => [
+      ...Array.from({ length: this.options.sizes[role] }, (_, i) => ({ slot: `${role}-${i}`, role })),
+      ...(this.options.witnesses ? [{ slot: `${role}-witness`, role }] : []),
+    ]);
   }
 
   async start(): Promise<void> {
@@ -111,6 +116,7 @@ export class WorkerPool {
       child,
       output: '',
       serving: false,
+      witness: slot.endsWith('-witness'),
     };
     const keep = (d: Buffer) => {
       log.write(d);
@@ -124,9 +130,15 @@ export class WorkerPool {
     return worker;
   }
 
-  live(role: Role): PoolWorker[] {
+  /** Serving workers of `role` that a fault may kill (witnesses are spared). */
+  killable(role: Role): PoolWorker[] {
     return [...this.workers.values()].filter(
-      (w) => w.role === role && w.serving && w.child.exitCode === null && w.child.signalCode === null,
+      (w) =>
+        w.role === role &&
+        !w.witness &&
+        w.serving &&
+        w.child.exitCode === null &&
+        w.child.signalCode === null,
     );
   }
 

@@ -20,6 +20,7 @@ import {
 import { committedShards, synfarm, waitForState } from './control';
 import { S3_FAULTS, S3FaultProxy } from './fault-proxy';
 import { FaultInjector, type FaultLog, ROUND_FAULTS, shuffled } from './faults';
+import { memoryGrowthCheck } from './memory';
 import { type RssSample, WorkerPool } from './pool';
 
 const exec = promisify(execFile);
@@ -32,6 +33,11 @@ export interface ChaosOptions {
   portOffset: number;
   /** Shards of 52 samples at 512 px PNG (each over 5 MiB, so a multipart upload); default from minutes. */
   bigShards?: number;
+  /**
+   * One extra worker per role that no fault kills, so a soak shows each role's memory over
+   * its whole length (killed workers restart every few minutes). Default: on for a soak.
+   */
+  witnesses?: boolean;
   log?: (line: string) => void;
 }
 
@@ -77,6 +83,10 @@ function chaosSpec(options: ChaosOptions, output: string): Spec {
     output,
   });
 }
+
+const witnesses = (options: ChaosOptions) => options.witnesses ?? options.minutes > 0;
+/** A soak's witnesses must have lived this long for the growth check to mean anything. */
+const GROWTH_CHECK_MINUTES = 10;
 
 export function chaosStackConfig(portOffset: number): Partial<DevStackConfig> {
   // Below Linux's ephemeral range (32768+), where an outgoing connection could hold the port.
@@ -140,6 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   pythonReady.catch(() => undefined);
   const pool = new WorkerPool({
     sizes: { gpu: 2, cpu: 1, workflows: 1 },
+    witnesses: witnesses(options),
     queuePrefix,
     // S3's 5 MiB minimum part size, so each 5.6 MiB shard is a real multipart upload of two parts.
     env: { ...cliEnv, SYNFARM_S3_ENDPOINT: proxy.endpoint, SYNFARM_S3_PART_MIB: '5' },
@@ -216,6 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ],
       )),
     );
+    if (witnesses(options)) checks.push(memoryGrowthCheck(pool.rss, GROWTH_CHECK_MINUTES));
     const sidecars = await Promise.all(
       [...Array(disturbed.shardCount).keys()].map(async (s) =>
         parseSidecar(

@@ -1,43 +1,22 @@
-import type { RssSample } from './pool';
+import { memoryByProcess, memoryTimeline } from './memory';
 import type { ChaosReport } from './run';
 
-export interface ProcessMemory {
-  slot: string;
-  pid: number;
-  minutes: number;
-  firstMiB: number;
-  lastMiB: number;
-  maxMiB: number;
-  /** Least-squares slope over the process's second half, MiB per minute (after warm-up). */
-  slopeMiBPerMin: number;
-}
-
-/** RSS per worker process: first, last, max and the late slope (growth would show there). */
-export function memoryByProcess(rss: RssSample[]): ProcessMemory[] {
-  const byPid = new Map<number, RssSample[]>();
-  for (const s of rss) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s]);
-  return [...byPid.values()].map((samples) => {
-    const late = samples.slice(Math.floor(samples.length / 2));
-    const t0 = late[0]!.t;
-    const xs = late.map((s) => (s.t - t0) / 60_000);
-    const ys = late.map((s) => s.rssMiB);
-    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-    const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-    const sxy = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
-    return {
-      slot: samples[0]!.slot,
-      pid: samples[0]!.pid,
-      minutes: (samples.at(-1)!.t - samples[0]!.t) / 60_000,
-      firstMiB: samples[0]!.rssMiB,
-      lastMiB: samples.at(-1)!.rssMiB,
-      maxMiB: Math.max(...ys, ...samples.map((s) => s.rssMiB)),
-      slopeMiBPerMin: sxx > 0 ? sxy / sxx : 0,
-    };
-  });
-}
-
 const r0 = (n: number) => n.toFixed(0);
+
+/** The long-lived processes' RSS in 5-minute steps (a soak's memory over time). */
+function timelineLines(report: ChaosReport): string[] {
+  const rows = memoryTimeline(report.rss);
+  if (rows.length === 0) return [];
+  const bins = Math.max(...rows.map((r) => r.mibByBin.length));
+  const head = Array.from({ length: bins }, (_, i) => `${i * 5}m`.padStart(6)).join('');
+  return [
+    `memory over time (RSS MiB, median of each 5 minutes since the process started)`,
+    `  ${'process'.padEnd(23)}${head}`,
+    ...rows.map(
+      (r) => `  ${`${r.slot} ${r.pid}`.padEnd(23)}${r.mibByBin.map((m) => r0(m).padStart(6)).join('')}`,
+    ),
+  ];
+}
 
 /** The one-screen summary: what was injected, what it cost, and each check. */
 export function formatSummary(report: ChaosReport): string {
@@ -60,8 +39,9 @@ export function formatSummary(report: ChaosReport): string {
     'memory (RSS MiB per worker process: first -> last, max, late slope)',
     ...memoryByProcess(report.rss).map(
       (m) =>
-        `  ${m.slot.padEnd(11)} pid ${String(m.pid).padEnd(7)} ${m.minutes.toFixed(1).padStart(5)} min  ${r0(m.firstMiB)} -> ${r0(m.lastMiB)}, max ${r0(m.maxMiB)}, ${m.slopeMiBPerMin.toFixed(1)} MiB/min`,
+        `  ${m.slot.padEnd(15)} pid ${String(m.pid).padEnd(7)} ${m.minutes.toFixed(1).padStart(5)} min  ${r0(m.firstMiB)} -> ${r0(m.lastMiB)}, max ${r0(m.maxMiB)}, ${m.slopeMiBPerMin.toFixed(1)} MiB/min`,
     ),
+    ...timelineLines(report),
     report.ok ? 'RESULT: PASS' : 'RESULT: FAIL',
   ];
   return lines.join('\n');
