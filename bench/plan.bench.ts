@@ -26,7 +26,7 @@ interface PlanRun {
  * every shard, so the peak shows whether memory stays flat.
  */
 function planOnce(): PlanRun {
-  const startRss = process.memoryUsage().rss;
+  const startRss = process.memoryUsage.rss();
   const spec = resolveSpec({
     runId: 'bench-plan',
     target: '5x affectnet',
@@ -48,7 +48,7 @@ function planOnce(): PlanRun {
     samples += requests.length;
     // Touch the output so the work cannot be optimised away.
     checksum = (checksum + requests[requests.length - 1]!.generatorSeed + requests[0]!.prompt.length) >>> 0;
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);

@@ -87,46 +87,60 @@ function clamp(x: number, min: number, max: number): number {
 /** The AU record in AU_IDS order (its JSON key order), written out so V8 gives it one fixed shape. */
 function auRecord(v: Float64Array): AuVector {
   return {
-    AU1: round2(v[0]!),
-    AU2: round2(v[1]!),
-    AU4: round2(v[2]!),
-    AU5: round2(v[3]!),
-    AU6: round2(v[4]!),
-    AU7: round2(v[5]!),
-    AU9: round2(v[6]!),
-    AU10: round2(v[7]!),
-    AU12: round2(v[8]!),
-    AU14: round2(v[9]!),
-    AU15: round2(v[10]!),
-    AU16: round2(v[11]!),
-    AU17: round2(v[12]!),
-    AU20: round2(v[13]!),
-    AU23: round2(v[14]!),
-    AU25: round2(v[15]!),
-    AU26: round2(v[16]!),
-    AU43: round2(v[17]!),
+    AU1: v[0]!,
+    AU2: v[1]!,
+    AU4: v[2]!,
+    AU5: v[3]!,
+    AU6: v[4]!,
+    AU7: v[5]!,
+    AU9: v[6]!,
+    AU10: v[7]!,
+    AU12: v[8]!,
+    AU14: v[9]!,
+    AU15: v[10]!,
+    AU16: v[11]!,
+    AU17: v[12]!,
+    AU20: v[13]!,
+    AU23: v[14]!,
+    AU25: v[15]!,
+    AU26: v[16]!,
+    AU43: v[17]!,
   };
 }
 if (Object.keys(auRecord(new Float64Array(AU_IDS.length))).join() !== AU_IDS.join()) {
   throw new Error('auRecord must list every AU of AU_IDS, in that order');
 }
 
-/** Scratch vector reused by every call: planning is synchronous, so no two calls overlap. */
+/** Scratch vector for callers that do not keep it: planning is synchronous, no two calls overlap. */
 const scratch = new Float64Array(AU_IDS.length);
 
 /**
  * The AU intensity vector (every id in AU_IDS, 0..5) for one sample of `className`: the EMFACS
  * prototype with seeded jitter plus natural companions. Unilateral AUs (contempt) get a seeded
- * side of the subject's face in `auSide`.
+ * side of the subject's face in `auSide`. `values` receives the same intensities (rounded, in
+ * AU_IDS order), so the prompt can be written from them without reading the record back by name.
  */
-export function planAus(className: ExpressionClass, rng: Rng): Pick<SampleRequest, 'aus' | 'auSide'> {
-  const values = scratch.fill(0);
+export function planAus(
+  className: ExpressionClass,
+  rng: Rng,
+  values: Float64Array = scratch,
+): Pick<SampleRequest, 'aus' | 'auSide'> {
+  const { aus, side } = drawAus(className, rng, values.fill(0));
+  return { aus, auSide: side === undefined ? {} : { AU12: side, AU14: side } };
+}
+
+function roundAll(values: Float64Array): AuVector {
+  for (let i = 0; i < values.length; i++) values[i] = round2(values[i]!);
+  return auRecord(values);
+}
+
+function drawAus(className: ExpressionClass, rng: Rng, values: Float64Array): { aus: AuVector; side?: Side } {
   if (className === 'neutral') {
     if (rng.chance(0.2)) {
       const au = rng.pick(NEUTRAL_RESIDUAL_INDICES);
       values[au] = rng.range(0.1, NEUTRAL_MAX);
     }
-    return { aus: auRecord(values), auSide: {} };
+    return { aus: roundAll(values) };
   }
   const [lo, hi] = STRENGTH[className];
   const strength = rng.range(lo, hi);
@@ -141,7 +155,7 @@ export function planAus(className: ExpressionClass, rng: Rng): Pick<SampleReques
   // A dropped jaw always parts the lips.
   const jaw = values[AU26]!;
   if (jaw > 0) values[AU25] = clamp(jaw + rng.range(-0.5, 0.5), 1, AU_MAX_INTENSITY);
-  if (className !== 'contempt') return { aus: auRecord(values), auSide: {} };
+  if (className !== 'contempt') return { aus: roundAll(values) };
   const side: Side = rng.chance(0.5) ? 'left' : 'right';
-  return { aus: auRecord(values), auSide: { AU12: side, AU14: side } };
+  return { aus: roundAll(values), side };
 }

@@ -1,7 +1,7 @@
 import { apportion, shardOffset } from './apportion';
 import { planAus } from './aus';
 import { PlanError } from './errors';
-import { AFFECTNET_CLASSES, type ExpressionClass } from './expressions';
+import { AFFECTNET_CLASSES, AU_IDS, type ExpressionClass } from './expressions';
 import { planIdentity } from './identity';
 import { MAX_KEY_NUMBER, pad6, roundCapacity, roundIndexBase, sampleKey, shardName } from './keys';
 import { buildPrompt } from './prompt';
@@ -97,6 +97,8 @@ function classOrder(counts: readonly number[], seed: number, shard: number, roun
 const IDENTITY_STREAM = streamId('identity');
 const AUS_STREAM = streamId('aus');
 const GENERATOR_STREAM = streamId('generator');
+/** The AU vector of the sample being planned, reused: planning is synchronous. */
+const auValues = new Float64Array(AU_IDS.length);
 
 /** One sample; the per-sample part of its keyed hashes is computed once for its three streams. */
 function planOne(
@@ -109,7 +111,7 @@ function planOne(
   const className = AFFECTNET_CLASSES[classIndex]!;
   const sample = sampleHash(seed, shard, index, round);
   const identity = planIdentity(new Rng(streamHash(sample, IDENTITY_STREAM)));
-  const { aus, auSide } = planAus(className, new Rng(streamHash(sample, AUS_STREAM)));
+  const { aus, auSide } = planAus(className, new Rng(streamHash(sample, AUS_STREAM)), auValues);
   return {
     key: sampleKey(shard, index),
     shard,
@@ -120,7 +122,7 @@ function planOne(
     aus,
     auSide,
     identity,
-    prompt: buildPrompt(className, identity, aus, auSide),
+    prompt: buildPrompt(className, identity, auValues, auSide),
     generatorSeed: new Rng(streamHash(sample, GENERATOR_STREAM)).uint32(),
   };
 }

@@ -110,18 +110,39 @@ function features(identity: Identity): string {
   return `with ${SKIN[identity.skinTone]!}, ${FACES[identity.faceShape]}, ${hair}${beard} and ${identity.eyeColor} eyes`;
 }
 
-/** Per class: the AUs to describe, prototype AUs first (the defining actions), then AU_IDS order. */
-const DESCRIBE_ORDER = byClass((name) => {
+interface AuWords {
+  /** Position in AU_IDS, so the intensity is read from the planned vector. */
+  index: number;
+  au: AuId;
+  both: string;
+  left: string;
+  right: string;
+}
+
+/**
+ * Per class: the AUs to describe, prototype AUs first (the defining actions), then AU_IDS order,
+ * each with its words for both sides and for one side, written once.
+ */
+const DESCRIBE_ORDER = byClass((name): AuWords[] => {
   const prototype = EMFACS_PROTOTYPES[name];
-  return [...prototype, ...AU_IDS.filter((au) => !prototype.includes(au))];
+  return [...prototype, ...AU_IDS.filter((au) => !prototype.includes(au))].map((au) => {
+    const one = SINGULAR[au] ?? AU_DESCRIPTIONS[au];
+    return {
+      index: AU_IDS.indexOf(au),
+      au,
+      both: AU_DESCRIPTIONS[au],
+      left: `left ${one}`,
+      right: `right ${one}`,
+    };
+  });
 });
 
-function expression(className: ExpressionClass, aus: SampleRequest['aus'], auSide: SampleRequest['auSide']) {
+function expression(className: ExpressionClass, values: Float64Array, auSide: SampleRequest['auSide']) {
   let words = '';
-  for (const au of DESCRIBE_ORDER[className]) {
-    if ((aus[au] ?? 0) < DESCRIBE_MIN) continue;
-    const side = auSide[au];
-    const word = side ? `${side} ${SINGULAR[au] ?? AU_DESCRIPTIONS[au]}` : AU_DESCRIPTIONS[au];
+  for (const entry of DESCRIBE_ORDER[className]) {
+    if (values[entry.index]! < DESCRIBE_MIN) continue;
+    const side = auSide[entry.au];
+    const word = side === undefined ? entry.both : entry[side];
     words = words === '' ? word : `${words}, ${word}`;
   }
   return words === '' ? LOOKS[className] : `${LOOKS[className]} (${words})`;
@@ -156,9 +177,10 @@ function light(identity: Identity): string {
 export function buildPrompt(
   className: ExpressionClass,
   identity: Identity,
-  aus: SampleRequest['aus'],
+  /** The planned AU intensities in AU_IDS order (as `planAus` leaves them). */
+  values: Float64Array,
   auSide: SampleRequest['auSide'],
 ): string {
   const glasses = identity.glasses ? ', wearing glasses' : '';
-  return `a photo of ${person(identity)} ${features(identity)}${glasses}, ${expression(className, aus, auSide)}${pose(identity)}, ${light(identity)}, ${BACKGROUNDS[identity.background]}`;
+  return `a photo of ${person(identity)} ${features(identity)}${glasses}, ${expression(className, values, auSide)}${pose(identity)}, ${light(identity)}, ${BACKGROUNDS[identity.background]}`;
 }
