@@ -116,7 +116,10 @@ export class FaultInjector {
     this.log.counts[kind]++;
     const delay = between(this.ctx.random, 1000, 4000);
     this.#note(`${kind}: SIGKILL ${worker.slot} (pid ${worker.pid}); back in ${delay} ms`);
-    this.#restarts.push(sleep(delay).then(() => this.ctx.pool.spawn(worker.slot, worker.role)));
+    // Caught here and rethrown by settle(): a rejection left pending would end the process.
+    const restart = sleep(delay).then(() => this.ctx.pool.spawn(worker.slot, worker.role));
+    restart.catch(() => undefined);
+    this.#restarts.push(restart);
   }
 
   async #killServer(server: 'temporal' | 's3', kind: FaultKind): Promise<void> {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { isAlive } from '../../infra/processes';
 import { waitUntil } from '../support/wait';
@@ -9,7 +10,12 @@ import { waitUntil } from '../support/wait';
 export const ROLES = ['gpu', 'cpu', 'workflows'] as const;
 // Generous: a workflows worker bundles the workflow code at start, slow on a loaded 2-core box.
 const START_TIMEOUT_MS = 180_000;
-const START_ATTEMPTS = 3;
+/**
+ * A worker that cannot reach Temporal exits at once; while the server is down (SIGKILLed and not
+ * yet back) the slot is restarted with growing delays, as Kubernetes' crash-loop back-off would.
+ */
+const START_ATTEMPTS = 8;
+const RESTART_BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000, 30_000, 30_000];
 export type Role = (typeof ROLES)[number];
 
 export interface PoolWorker {
@@ -67,9 +73,9 @@ export class WorkerPool {
   }
 
   /**
-   * Starts a worker in `slot` and waits until it polls its queue. A start that hangs (its
-   * server was SIGKILLed while it connected, say) is killed and tried again, as an operator's
-   * supervisor would.
+   * Starts a worker in `slot` and waits until it polls its queue. A start that hangs or exits
+   * (its server was SIGKILLed while it connected, say) is killed and tried again after a
+   * back-off, as an operator's supervisor would.
    */
   async spawn(slot: string, role: Role): Promise<PoolWorker> {
     for (let attempt = 1; ; attempt++) {
@@ -89,6 +95,7 @@ export class WorkerPool {
         worker.child.kill('SIGKILL');
         if (attempt >= START_ATTEMPTS)
           throw new Error(`${(err as Error).message}; its output:\n${worker.output.slice(-2000)}`);
+        await sleep(RESTART_BACKOFF_MS[attempt - 1] ?? 30_000);
       }
     }
   }
