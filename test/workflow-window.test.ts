@@ -40,4 +40,30 @@ describe('shard window', () => {
     expect(window.running).toBe(0);
     expect(results).toEqual([{ shard: 7 }]);
   });
+
+  it('starts every free slot at once, and one per call in histories from before the patch', async () => {
+    for (const [batch, expected] of [
+      [true, [0, 1, 2, 3]],
+      [false, [0]],
+    ] as const) {
+      const state = initialState(input, 0);
+      const started: number[] = [];
+      const window = new ShardWindow(
+        'r',
+        [0, 1, 2, 3, 4, 5],
+        state,
+        {
+          start: async (shard) => {
+            started.push(shard);
+            return { result: () => new Promise(() => {}) } as never;
+          },
+          done: () => {},
+        },
+        batch,
+      );
+      await window.startNext();
+      expect(started).toEqual(expected);
+      expect(window.running).toBe(expected.length);
+    }
+  });
 });

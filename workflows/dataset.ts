@@ -5,6 +5,7 @@ import {
   continueAsNew,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -27,7 +28,7 @@ import { initialState, nextInput } from './handover';
 import { IndexWriter } from './index-writer';
 import { addCounts, progressOf } from './progress';
 import { shardWorkflow } from './shard';
-import { ShardWindow, startOrUndefined } from './window';
+import { BATCH_STARTS_PATCH, ShardWindow, startOrUndefined } from './window';
 
 export type { CarriedState, DatasetResult, DatasetWorkflowInput, Progress } from './api';
 export { pauseSignal, progressQuery, setWindowSignal, shardWorkflowId, unpauseSignal } from './api';
@@ -99,21 +100,27 @@ export async function datasetWorkflow(input: DatasetWorkflowInput): Promise<Data
     const { alreadyCommitted: _, rounds: __, ...entry } = result;
     index.add(entry);
   };
-  window = new ShardWindow(input.runId, pending, state, {
-    start: (shard) =>
-      startOrUndefined(() =>
-        startChild(shardWorkflow, {
-          workflowId: shardWorkflowId(input.runId, shard),
-          taskQueue: input.queues.workflows,
-          args: [
-            { ...ref, shard, queues: input.queues, maxRounds: plan.maxRounds, timeouts: input.timeouts },
-          ],
-          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        }),
-      ),
-    done: onShardDone,
-  });
+  window = new ShardWindow(
+    input.runId,
+    pending,
+    state,
+    {
+      start: (shard) =>
+        startOrUndefined(() =>
+          startChild(shardWorkflow, {
+            workflowId: shardWorkflowId(input.runId, shard),
+            taskQueue: input.queues.workflows,
+            args: [
+              { ...ref, shard, queues: input.queues, maxRounds: plan.maxRounds, timeouts: input.timeouts },
+            ],
+            cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          }),
+        ),
+      done: onShardDone,
+    },
+    patched(BATCH_STARTS_PATCH),
+  );
 
   let draining = false;
   try {
