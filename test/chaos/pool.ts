@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +57,8 @@ export class WorkerPool {
       queuePrefix: string;
       env: Record<string, string>;
       logDir: string;
+      /** Every pid this pool starts is appended here, for `killRecordedWorkers` after a crash. */
+      pidFile: string;
     },
   ) {}
 
@@ -115,6 +117,7 @@ export class WorkerPool {
       { cwd: PROJECT_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (child.pid === undefined) throw new Error(`could not start worker ${slot}`);
+    appendFileSync(this.options.pidFile, `${child.pid}\n`);
     const worker: PoolWorker = {
       slot,
       role,
@@ -180,4 +183,24 @@ export class WorkerPool {
       ),
     );
   }
+}
+
+/**
+ * SIGKILLs the workers a previous chaos run recorded in `pidFile` that still run: a run that
+ * died without stopping its pool leaves workers polling its queues, which steal the next run's
+ * tasks with that stack's old S3 keys. Only processes that are still synfarm workers are killed.
+ */
+export async function killRecordedWorkers(pidFile: string): Promise<number> {
+  const pids = (await readFile(pidFile, 'utf8').catch(() => ''))
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+  let killed = 0;
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes('synfarm.mjs') || !cmdline.includes('worker')) continue;
+    process.kill(pid, 'SIGKILL');
+    killed++;
+  }
+  return killed;
 }

@@ -21,7 +21,7 @@ import { committedShards, synfarm, waitForState } from './control';
 import { S3_FAULTS, S3FaultProxy } from './fault-proxy';
 import { FaultInjector, type FaultLog, ROUND_FAULTS, shuffled } from './faults';
 import { memoryGrowthCheck } from './memory';
-import { type RssSample, WorkerPool } from './pool';
+import { killRecordedWorkers, type RssSample, WorkerPool } from './pool';
 
 const exec = promisify(execFile);
 
@@ -109,6 +109,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = mulberry32(options.seed);
   const stack = chaosStackConfig(options.portOffset);
   const stateDir = stack.stateDir!;
+  const pidFile = path.join(stateDir, 'pool.pids');
+  const strays = await killRecordedWorkers(pidFile);
+  if (strays > 0) log(`[chaos] killed ${strays} worker(s) left running by an earlier chaos run`);
   await devDown(stack);
   await rm(stateDir, { recursive: true, force: true });
   await mkdir(path.join(stateDir, 'logs'), { recursive: true });
@@ -155,6 +158,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // S3's 5 MiB minimum part size, so each 5.6 MiB shard is a real multipart upload of two parts.
     env: { ...cliEnv, SYNFARM_S3_ENDPOINT: proxy.endpoint, SYNFARM_S3_PART_MIB: '5' },
     logDir: path.join(stateDir, 'logs'),
+    pidFile,
   });
   let client: FarmClient | undefined;
   try {
