@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { emotionInput } from '../human-emotion';
 import type { EnsembleModels, FaceModelOutputs, InferenceRuntime, RuntimeInfo } from '../infer';
 import { detectorGraph, emotionGraph, faceNetGraph } from './graphs';
 import { encodeModel, type OnnxGraph } from './proto';
+import { ThreadedSessions } from './threaded-sessions';
 
 export const ONNX_RUNTIME_PACKAGE = 'onnxruntime-node';
 
@@ -22,15 +23,22 @@ export interface OnnxRuntimeOptions {
   threads?: number;
 }
 
-type Ort = typeof import('onnxruntime-node');
-
-async function loadOrt(): Promise<{ ort: Ort; version: string }> {
+function ortVersion(): string {
   try {
-    const ort = (await import(ONNX_RUNTIME_PACKAGE)) as Ort;
-    const version = (
-      createRequire(import.meta.url)(`${ONNX_RUNTIME_PACKAGE}/package.json`) as { version: string }
-    ).version;
-    return { ort: (ort as unknown as { default?: Ort }).default ?? ort, version };
+    const pkg = createRequire(import.meta.url)(`${ONNX_RUNTIME_PACKAGE}/package.json`) as { version: string };
+    return pkg.version;
+  } catch (err) {
+    throw new OnnxRuntimeError(
+      `runtime "onnx" needs ${ONNX_RUNTIME_PACKAGE}, which is not installed; run npm ci, or use runtime "tfjs"`,
+      { cause: err },
+    );
+  }
+}
+
+/** onnxruntime loaded on a thread of its own; an OnnxRuntimeError when it cannot load there. */
+async function startThread(): Promise<ThreadedSessions> {
+  try {
+    return await ThreadedSessions.start(ONNX_RUNTIME_PACKAGE);
   } catch (err) {
     throw new OnnxRuntimeError(
       `runtime "onnx" needs ${ONNX_RUNTIME_PACKAGE}, which failed to load (${(err as Error).message}); ` +
@@ -58,7 +66,7 @@ export async function onnxRuntime(
   models: EnsembleModels,
   options: OnnxRuntimeOptions = {},
 ): Promise<InferenceRuntime & { info: RuntimeInfo }> {
-  const { ort, version } = await loadOrt();
+  const version = ortVersion();
   const threads = options.threads ?? 1;
   const sessionOptions: InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
@@ -67,24 +75,20 @@ export async function onnxRuntime(
     graphOptimizationLevel: 'all',
   };
   const graphs = await ensembleGraphs(models);
-  const sessions: Record<string, InferenceSession> = {};
+  const sessions = await startThread();
   try {
     for (const [name, graph] of Object.entries(graphs)) {
-      sessions[name] = await ort.InferenceSession.create(encodeModel(graph, 'synfarm'), sessionOptions);
+      await sessions.create(name, encodeModel(graph, 'synfarm'), sessionOptions);
     }
   } catch (err) {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    await sessions.close();
     throw new OnnxRuntimeError(`onnxruntime refused a converted model: ${(err as Error).message}`, {
       cause: err,
     });
   }
 
   async function run(name: string, input: tf.Tensor): Promise<Float32Array> {
-    const session = sessions[name]!;
-    const data = (await input.data()) as Float32Array;
-    const feeds: Record<string, Tensor> = { input: new ort.Tensor('float32', data, input.shape) };
-    const out = await session.run(feeds);
-    return out[session.outputNames[0]!]!.data as Float32Array;
+    return sessions.run(name, (await input.data()) as Float32Array, input.shape);
   }
 
   return {
@@ -92,9 +96,9 @@ export async function onnxRuntime(
     detect: (input) => run('detector', input),
     async faces(crops) {
       const out: FaceModelOutputs = {};
-      if (sessions.expression) out.expression = await run('expression', crops);
-      if (sessions.landmarks) out.landmarks = await run('landmarks', crops);
-      if (sessions.emotion && models.emotion) {
+      if (graphs.expression) out.expression = await run('expression', crops);
+      if (graphs.landmarks) out.landmarks = await run('landmarks', crops);
+      if (graphs.emotion && models.emotion) {
         const gray = emotionInput(crops, models.emotion.inputSize);
         try {
           out.emotion = await run('emotion', gray);
@@ -105,7 +109,7 @@ export async function onnxRuntime(
       return out;
     },
     dispose() {
-      for (const s of Object.values(sessions)) void s.release();
+      void sessions.close();
     },
   };
 }
