@@ -3,7 +3,13 @@ import { type ImageFacts, measureImage } from '../filter/quality';
 import { decide, thresholdsFromSpec } from '../filter/rules';
 import { computeGuidance, type Guidance, type RoundSample } from '../guidance';
 import type { Calibration } from '../models/calibrator/schema';
-import { deficitByClass, type RoundDecisions, RoundDecisionsSchema, rejectTallies } from '../run/assembly';
+import {
+  deficitByClass,
+  nextRoundRequest,
+  type RoundDecisions,
+  RoundDecisionsSchema,
+  rejectTallies,
+} from '../run/assembly';
 import { unpackGeneratedPart, unpackLabels } from '../run/parts';
 import { checkpoint } from './checkpoint';
 import { failFastOnBadInput } from './failures';
@@ -136,6 +142,11 @@ export function createFilter(runContext: (r: RoundRequest) => Promise<RunContext
         kept: current.decisions.filter((d) => d.keep).length,
         rejected: current.decisions.filter((d) => !d.keep).length,
         deficitByClass: deficitOf(ctx, req.shard, [...earlier, current]),
+        requestByClass: nextRoundRequest(ctx.shardClassCounts(req.shard), [...earlier, current], {
+          balanceBy: ctx.spec.filter.balanceBy,
+          capacity: ctx.plan.roundCapacity(req.round + 1),
+          maxOvergeneration: ctx.spec.filter.maxOvergeneration,
+        }),
         rejectsByReason,
       };
     });

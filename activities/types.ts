@@ -52,6 +52,11 @@ export interface RoundOutcome {
   rejected: number;
   /** Still missing per class index after this round (0 everywhere = shard is full). */
   deficitByClass: number[];
+  /**
+   * What the next round should generate per class: the deficit scaled up by each class's yield
+   * so far (run/assembly.ts nextRoundRequest). Absent in outcomes recorded before it existed.
+   */
+  requestByClass?: number[];
   rejectsByReason: Record<string, number>;
 }
 

@@ -46,7 +46,7 @@ export function createBareFarm(s3: StoreOptions) {
         await run(() => acts.calibrate({ ...sref, round, classCounts }));
         const outcome = await run(() => acts.filter({ ...sref, round, classCounts }));
         if (outcome.deficitByClass.reduce((a, b) => a + b, 0) === 0) break;
-        classCounts = outcome.deficitByClass;
+        classCounts = outcome.requestByClass ?? outcome.deficitByClass;
       }
       const { alreadyCommitted: _, ...entry } = await run(() => acts.commit(sref));
       record(entry);

@@ -66,6 +66,50 @@ export function deficitByClass(
   return planned.map((n, c) => Math.max(0, n - (kept[c] ?? 0)));
 }
 
+/**
+ * What the next deficit round should generate per class: each class's deficit divided by its
+ * yield so far in this shard (samples intended as the class that were kept with it as their quota
+ * class, over samples intended as it), so a class the calibrator rarely confirms is asked for
+ * often enough to fill, at most `maxOvergeneration` times its deficit; the total is scaled down
+ * to `capacity`. Deterministic from the stored decisions, so a resumed shard asks the same.
+ */
+export function nextRoundRequest(
+  planned: readonly number[],
+  rounds: readonly RoundDecisions[],
+  options: { balanceBy: BalanceBy; capacity: number; maxOvergeneration: number },
+): number[] {
+  const { balanceBy, capacity, maxOvergeneration } = options;
+  const deficit = deficitByClass(planned, rounds, balanceBy);
+  const tried = planned.map(() => 0);
+  const landed = planned.map(() => 0);
+  for (const r of rounds)
+    for (const d of r.decisions) {
+      tried[d.classIndex]! += 1;
+      if (d.keep && quotaClass(d, balanceBy) === d.classIndex) landed[d.classIndex]! += 1;
+    }
+  const wanted = deficit.map((n, c) => {
+    if (n === 0) return 0;
+    const yieldSoFar = tried[c]! > 0 ? landed[c]! / tried[c]! : 1;
+    return Math.min(n * maxOvergeneration, Math.ceil(n / Math.max(yieldSoFar, 1 / maxOvergeneration)));
+  });
+  const total = wanted.reduce((a, b) => a + b, 0);
+  if (total <= capacity) return wanted;
+  // Over capacity: shrink every class alike, but never below its deficit (or below 1).
+  const scale = capacity / total;
+  const scaled = wanted.map((n, c) =>
+    n === 0 ? 0 : Math.max(Math.min(deficit[c]!, n), Math.floor(n * scale), 1),
+  );
+  let over = scaled.reduce((a, b) => a + b, 0) - capacity;
+  for (let c = scaled.length - 1; over > 0 && c >= 0; c--) {
+    const cut = Math.min(over, scaled[c]! - 1);
+    if (cut > 0) {
+      scaled[c]! -= cut;
+      over -= cut;
+    }
+  }
+  return scaled;
+}
+
 const byKey = (a: Decision, b: Decision) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /**

@@ -213,6 +213,12 @@ const FilterObject = z.strictObject(
     requireAgreement: z.boolean({ error: 'true or false' }).default(false),
     /** Deficit rounds after the first generation of a shard, before a shortfall is recorded. */
     maxRounds: intIn(0, 10).default(3),
+    /**
+     * A deficit round asks for a class's deficit divided by the class's yield so far in the shard
+     * (kept with it as their class / generated as it), at most this many times the deficit:
+     * classes the calibrator rarely confirms then fill. 1 asks for exactly the deficit.
+     */
+    maxOvergeneration: intIn(1, ROUND_CAPACITY_FACTOR).default(ROUND_CAPACITY_FACTOR),
     /** Max Hamming distance between 64-bit perceptual hashes that counts as a duplicate (0 = identical). */
     dedupeHamming: intIn(0, 64).default(4),
     /**
@@ -255,7 +261,7 @@ const FilterObject = z.strictObject(
     guidanceSuppress: numberIn(0, 1).default(0.5),
   },
   mapping(
-    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, balanceBy, guidance*)',
+    'filter settings (minFaceScore, minConfidence, requireAgreement, maxRounds, maxOvergeneration, dedupeHamming, testRejectFraction, au*, minSharpness, exposure, balanceBy, guidance*)',
   ),
 );
 export const FilterSchema = FilterObject.prefault({});

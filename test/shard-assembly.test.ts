@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseSamples, classShortfall, deficitByClass, type RoundDecisions } from '../run/assembly';
+import {
+  chooseSamples,
+  classShortfall,
+  deficitByClass,
+  nextRoundRequest,
+  type RoundDecisions,
+} from '../run/assembly';
 
 const d = (key: string, intended: number, cls: number | null, confidence: number, keep = true) => ({
   key,
@@ -51,5 +57,38 @@ describe('shard assembly: class quotas by calibrated label', () => {
   it('by intended label: the earliest kept samples per intended class, as before', () => {
     const chosen = chooseSamples([round0], planned, 'intended');
     expect([...chosen].sort()).toEqual(['000000_000000', '000000_000001', '000000_000002', '000000_000003']);
+  });
+});
+
+describe('shard assembly: the next deficit round asks by yield', () => {
+  const options = { balanceBy: 'calibrated' as const, capacity: 100, maxOvergeneration: 4 };
+
+  it("asks for a class's deficit over its yield so far, at most maxOvergeneration times it", () => {
+    // sad: 1 of 4 intended-sad samples landed as sad (yield 1/4), deficit 1 -> asks for 4.
+    expect(nextRoundRequest(planned, [round0], options)).toEqual([0, 0, 4, 0, 0, 0, 0, 0]);
+    // None of 8 landed: the yield floor 1/maxOvergeneration caps the ask at 4 x the deficit.
+    const none: RoundDecisions = {
+      round: 0,
+      decisions: Array.from({ length: 8 }, (_, i) => d(`000000_00001${i}`, 2, 1, 0.9)),
+    };
+    expect(nextRoundRequest([0, 0, 3, 0, 0, 0, 0, 0], [none], options)).toEqual([0, 0, 12, 0, 0, 0, 0, 0]);
+    expect(nextRoundRequest([0, 0, 3, 0, 0, 0, 0, 0], [none], { ...options, maxOvergeneration: 1 })).toEqual([
+      0, 0, 3, 0, 0, 0, 0, 0,
+    ]);
+  });
+
+  it('a full shard asks for nothing, and an ask over the round capacity shrinks to it, never below the deficit', () => {
+    expect(nextRoundRequest([0, 2, 0, 0, 0, 0, 0, 0], [round0], options)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    const none: RoundDecisions = {
+      round: 0,
+      decisions: [
+        ...Array.from({ length: 4 }, (_, i) => d(`000000_00002${i}`, 2, 1, 0.9)),
+        ...Array.from({ length: 4 }, (_, i) => d(`000000_00003${i}`, 5, 1, 0.9)),
+      ],
+    };
+    const ask = nextRoundRequest([0, 0, 10, 0, 0, 10, 0, 0], [none], { ...options, capacity: 50 });
+    expect(ask.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(50);
+    expect(ask[2]).toBeGreaterThanOrEqual(10);
+    expect(ask[5]).toBeGreaterThanOrEqual(10);
   });
 });

@@ -60,6 +60,7 @@ describe('parseSpec: good specs', () => {
         minConfidence: 0.3,
         requireAgreement: false,
         maxRounds: 3,
+        maxOvergeneration: 4,
         dedupeHamming: 4,
         testRejectFraction: 0,
         auRequestedMin: 2.5,

@@ -58,7 +58,7 @@ export async function shardWorkflow(input: ShardWorkflowInput): Promise<ShardWor
     if (round < input.maxRounds) {
       log.info('shard short after filter; planning another round', { shard: input.shard, round, missing });
     }
-    classCounts = outcome.deficitByClass;
+    classCounts = outcome.requestByClass ?? outcome.deficitByClass;
   }
   // A shard still short after the last round commits what it has; the sidecar records the
   // shortfall so it is visible in status and the manifest rather than hidden.
