@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../infra/paths';
@@ -162,12 +162,15 @@ export class WorkerPool {
     );
   }
 
+  /**
+   * RSS of each worker with its process tree: `synfarm worker` supervises one child process per
+   * core (`--processes`), and those children hold the models, so the parent alone says little.
+   */
   async sampleRss(): Promise<void> {
     const t = Date.now();
     for (const w of this.workers.values()) {
-      const status = await readFile(`/proc/${w.pid}/status`, 'utf8').catch(() => undefined);
-      const kb = status && /VmRSS:\s+(\d+)/.exec(status)?.[1];
-      if (kb) this.rss.push({ t, slot: w.slot, role: w.role, pid: w.pid, rssMiB: Number(kb) / 1024 });
+      const kb = await treeRssKb(w.pid);
+      if (kb > 0) this.rss.push({ t, slot: w.slot, role: w.role, pid: w.pid, rssMiB: kb / 1024 });
     }
   }
 
@@ -203,4 +206,26 @@ export async function killRecordedWorkers(pidFile: string): Promise<number> {
     killed++;
   }
   return killed;
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const lists = await Promise.all(
+    tasks.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.flatMap((l) => l.split(' ').filter(Boolean).map(Number));
+}
+
+/** RSS of `pid` and all its descendants, in KiB; 0 when it is gone. */
+async function treeRssKb(pid: number): Promise<number> {
+  const own = await rssKb(pid);
+  if (own === 0) return 0;
+  const kids = await childrenOf(pid);
+  const theirs = await Promise.all(kids.map(treeRssKb));
+  return own + theirs.reduce((a, b) => a + b, 0);
 }

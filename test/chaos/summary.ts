@@ -36,7 +36,7 @@ export function formatSummary(report: ChaosReport): string {
     `retries   ${report.retries} activity attempts beyond the first; uploads left: ${report.uploads.beforeGc} before gc, ${report.uploads.afterGc} after`,
     'checks',
     ...report.checks.map((c) => `  ${c.pending ? 'PENDING' : c.ok ? 'PASS' : 'FAIL'} ${c.name}: ${c.detail}`),
-    'memory (RSS MiB per worker process: first -> last, max, late slope)',
+    'memory (RSS MiB per worker, its process tree: first -> last, max, late slope)',
     ...memoryByProcess(report.rss).map(
       (m) =>
         `  ${m.slot.padEnd(15)} pid ${String(m.pid).padEnd(7)} ${m.minutes.toFixed(1).padStart(5)} min  ${r0(m.firstMiB)} -> ${r0(m.lastMiB)}, max ${r0(m.maxMiB)}, ${m.slopeMiBPerMin.toFixed(1)} MiB/min`,
