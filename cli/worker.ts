@@ -38,6 +38,10 @@ export function withWorkerConfigOptions(cmd: Command): Command {
       'workflow tasks at once (env SYNFARM_WORKFLOW_CONCURRENCY; default: SDK)',
     )
     .option(
+      '--part-cache-mib <n>',
+      'memory per process for staged parts its later stages read back instead of fetching (env SYNFARM_PART_CACHE_MIB; default 64; 0 = off)',
+    )
+    .option(
       '--workflow-bundle <file>',
       'workflow code bundled ahead of time by npm run build:workflows (env SYNFARM_WORKFLOW_BUNDLE)',
     )

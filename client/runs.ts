@@ -140,10 +140,7 @@ export class FarmClient {
       });
     } catch (err) {
       if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-        throw new RunError(
-          'run-running',
-          `run "${spec.runId}" is already running; see: synfarm status ${spec.runId}`,
-        );
+        throw alreadyRunning(spec.runId);
       }
       throw err;
     }
@@ -190,7 +187,13 @@ export class FarmClient {
         `run "${runId}" is still running (unpaused it in case it was paused); see: synfarm status ${runId}`,
       );
     }
-    await this.gc(runId, { output: outputUrl });
+    try {
+      await this.gc(runId, { output: outputUrl });
+    } catch (err) {
+      // Another resume started the run between the check above and this gc.
+      if (err instanceof RunError && err.code === 'run-running') throw alreadyRunning(runId);
+      throw err;
+    }
     await this.start(spec, options);
     return { uiUrl: this.uiLink(runId) };
   }
@@ -314,4 +317,8 @@ export class FarmClient {
     }
     return out;
   }
+}
+
+function alreadyRunning(runId: string): RunError {
+  return new RunError('run-running', `run "${runId}" is already running; see: synfarm status ${runId}`);
 }

@@ -19,6 +19,13 @@ const queuesSchema = z.preprocess(
   z.array(z.enum(QUEUE_KINDS)).min(1),
 );
 
+/**
+ * 64 MiB: parts are read back within a stage or two of being written, and a shard's parts at the
+ * default size (224 px JPEG) are a few MiB. 256 MiB took a 30-minute soak to fill at 512 px PNG,
+ * so a worker's memory climbed for half an hour before it settled.
+ */
+export const DEFAULT_PART_CACHE_MIB = 64;
+
 export const WorkerConfigSchema = z
   .object({
     temporal: z
@@ -67,6 +74,8 @@ export const WorkerConfigSchema = z
     gpu: z.int().min(0).optional(),
     tfjsBackend: z.enum(TFJS_BACKEND_NAMES).optional(),
     metricsPort: portSchema.optional(),
+    /** Memory per process for staged parts it wrote and its later stages read back; 0 = off. */
+    partCacheMib: z.int().min(0).max(65536).default(DEFAULT_PART_CACHE_MIB),
     workflowBundle: z.string().min(1).optional(),
   })
   .strict();
@@ -166,6 +175,12 @@ export const CONFIG_FIELDS: readonly Field[] = [
     path: 'metricsPort',
     flag: ['metricsPort', '--metrics-port'],
     env: ['SYNFARM_METRICS_PORT'],
+    kind: 'int',
+  },
+  {
+    path: 'partCacheMib',
+    flag: ['partCacheMib', '--part-cache-mib'],
+    env: ['SYNFARM_PART_CACHE_MIB'],
     kind: 'int',
   },
   {

@@ -5,6 +5,7 @@ import { isStagingKey } from '../run/layout';
 import { openStore, type StoreOptions } from '../storage';
 import type { ObjectStore } from '../storage/object-store';
 import { withPartCache } from '../storage/part-cache';
+import { DEFAULT_PART_CACHE_MIB } from './config';
 import { instrumentModels, instrumentStore } from './instrument';
 import type { WorkerMetrics } from './metrics';
 import { createModelProvider } from './models';
@@ -22,8 +23,7 @@ export interface WorkerDepsOptions {
   partCacheBytes?: number;
 }
 
-/** 256 MiB: a few shards' staged parts at the default image size. */
-const PART_CACHE_BYTES = 256 * 1024 * 1024;
+const PART_CACHE_BYTES = DEFAULT_PART_CACHE_MIB * 1024 * 1024;
 
 /** The real dependencies a worker process gives its activities: one store per URL, one model set. */
 export function createWorkerDeps(options: WorkerDepsOptions): ActivityDeps {

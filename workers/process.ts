@@ -42,6 +42,7 @@ export async function startWorkerProcess(plan: ProcessPlan): Promise<WorkerProce
     serve: config.queues,
     concurrency: config.concurrency,
     workflowBundlePath: config.workflowBundle,
+    partCacheBytes: config.partCacheMib * 1024 * 1024,
     testPartDelayMs: plan.testPartDelayMs,
     metrics,
     runtimeMetrics:

@@ -24,6 +24,8 @@ export interface StartWorkerOptions {
   runtimeMetrics?: RuntimeMetrics;
   /** synfarm's own metrics: stores, models and activity results are instrumented into it. */
   metrics?: WorkerMetrics;
+  /** Memory for staged parts read back by later stages (see workers/deps.ts); 0 turns it off. */
+  partCacheBytes?: number;
 }
 
 /** A worker process's Temporal workers, running; `stop()` drains them and closes the connection. */
@@ -53,6 +55,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         s3: options.s3,
         testPartDelayMs: options.testPartDelayMs,
         metrics: options.metrics,
+        partCacheBytes: options.partCacheBytes,
       }),
       concurrency: options.concurrency,
       shutdownGraceTime: options.shutdownGraceTime,
