@@ -104,7 +104,9 @@ describe('synfarm worker --processes N: a supervised pool with one metrics endpo
       runId: uniqueId('metrics'),
       target: 32,
       shardSize: 8,
-      filter: { testRejectFraction: 0.25 },
+      // Exactly the deficit per round, so every generated sample ends kept or rejected (an
+      // over-generated surplus would be trimmed, counted in neither).
+      filter: { testRejectFraction: 0.25, maxOvergeneration: 1 },
     });
     await client.launch(spec, { timeouts: TEST_TIMEOUTS, window: 2 });
     const handle = client.client.workflow.getHandle(spec.runId);
