@@ -105,7 +105,7 @@ export class FaultInjector {
   }
 
   async #killRole(role: Role, kind: FaultKind): Promise<void> {
-    const live = this.ctx.pool.killable(role);
+    const live = await this.ctx.pool.killableSoon(role);
     const worker = live[Math.floor(this.ctx.random() * live.length)];
     if (!worker) throw new Error(`no live ${role} worker to kill`);
     await this.#killWorker(worker, kind);

@@ -152,6 +152,22 @@ export class WorkerPool {
     );
   }
 
+  /**
+   * `killable(role)`, waiting while there is none: a worker killed a moment ago may still be
+   * starting (a workflows worker bundles its code first, most of a minute on a loaded machine),
+   * and a scheduled kill should land on it once it serves rather than be skipped or fail the run.
+   */
+  async killableSoon(role: Role): Promise<PoolWorker[]> {
+    let live = this.killable(role);
+    if (live.length > 0) return live;
+    await waitUntil(
+      `a ${role} worker serves again`,
+      async () => (live = this.killable(role)).length > 0,
+      START_ATTEMPTS * START_TIMEOUT_MS,
+    );
+    return live;
+  }
+
   /** SIGKILLs a worker and waits until it is gone (its tasks are then orphaned on the server). */
   async kill(worker: PoolWorker): Promise<void> {
     worker.child.kill('SIGKILL');
