@@ -34,7 +34,8 @@ export function maxShardSize(maxRounds: number): number {
 }
 
 export function pad6(n: number): string {
-  return String(n).padStart(6, '0');
+  const digits = String(n);
+  return digits.length >= 6 ? digits : '000000'.slice(digits.length) + digits;
 }
 
 export function sampleKey(shard: number, index: number): string {
