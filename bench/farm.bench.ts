@@ -30,7 +30,10 @@ interface OverheadCase {
  * against a bare in-process loop doing the same stages with the same parallelism (bench/farm-bare.ts),
  * interleaved, 3 times each, a fresh run id every time. Two pipelines: testpattern + passthrough
  * (the work is small, so the overhead shows; goal <= 1.3) and the default one, procedural +
- * ensemble + filter + commit (goal <= 1.1). One warm-up run per side loads models and JITs.
+ * ensemble + filter + commit (goal <= 1.1). The farm's cost is a round trip per activity, so
+ * the default pipeline runs at two shard sizes: 16 samples, where that round trip is a large
+ * share of each stage, and 256, a quarter of the default shard size of 1000. One warm-up run
+ * per side loads models and JITs.
  */
 export async function benchFarmOverhead(): Promise<Figures> {
   const stack = await benchStack();
@@ -43,13 +46,19 @@ export async function benchFarmOverhead(): Promise<Figures> {
         resolveSpec({ runId: id, target: 64, shardSize: 16, output: `s3://${stack.bucket}/bench` }),
       window: 4,
     },
+    {
+      name: 'farm_overhead.default_pipeline_256',
+      spec: (id) =>
+        resolveSpec({ runId: id, target: 512, shardSize: 256, output: `s3://${stack.bucket}/bench` }),
+      window: 2,
+    },
   ];
   const bare = createBareFarm(stack.s3);
   const figures: Figures = {};
   await withFarm(stack, async (client) => {
     for (const c of cases) {
       let n = 0;
-      const fresh = () => c.spec(`bench-${tag}-${c.name.endsWith('testpattern') ? 'tp' : 'dp'}-${n++}`);
+      const fresh = () => c.spec(`bench-${tag}-${c.name.split('.')[1]!.replaceAll('_', '-')}-${n++}`);
       const farmRun = async () => {
         const s = fresh();
         await client.launch(s, { window: c.window });

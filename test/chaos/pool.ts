@@ -158,14 +158,12 @@ export class WorkerPool {
    * and a scheduled kill should land on it once it serves rather than be skipped or fail the run.
    */
   async killableSoon(role: Role): Promise<PoolWorker[]> {
-    let live = this.killable(role);
-    if (live.length > 0) return live;
     await waitUntil(
       `a ${role} worker serves again`,
-      async () => (live = this.killable(role)).length > 0,
+      async () => this.killable(role).length > 0,
       START_ATTEMPTS * START_TIMEOUT_MS,
     );
-    return live;
+    return this.killable(role);
   }
 
   /** SIGKILLs a worker and waits until it is gone (its tasks are then orphaned on the server). */
