@@ -126,16 +126,8 @@ export function planAus(
   values: Float64Array = scratch,
 ): Pick<SampleRequest, 'aus' | 'auSide'> {
   const { aus, side } = drawAus(className, rng, values.fill(0));
-  return { aus, auSide: side === undefined ? NO_SIDE : SIDES[side] };
+  return { aus, auSide: side === undefined ? {} : { AU12: side, AU14: side } };
 }
-
-// Shared and frozen: millions of requests carry one of three side records, and nothing may
-// change a request's record in place (guidance copies a request before it changes it).
-const NO_SIDE: SampleRequest['auSide'] = Object.freeze({});
-const SIDES: Record<Side, SampleRequest['auSide']> = {
-  left: Object.freeze({ AU12: 'left', AU14: 'left' }),
-  right: Object.freeze({ AU12: 'right', AU14: 'right' }),
-};
 
 function roundAll(values: Float64Array): AuVector {
   for (let i = 0; i < values.length; i++) values[i] = round2(values[i]!);

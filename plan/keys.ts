@@ -34,8 +34,7 @@ export function maxShardSize(maxRounds: number): number {
 }
 
 export function pad6(n: number): string {
-  const digits = String(n);
-  return digits.length >= 6 ? digits : '000000'.slice(digits.length) + digits;
+  return String(n).padStart(6, '0');
 }
 
 export function sampleKey(shard: number, index: number): string {

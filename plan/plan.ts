@@ -3,7 +3,7 @@ import { planAus } from './aus';
 import { PlanError } from './errors';
 import { AFFECTNET_CLASSES, AU_IDS, type ExpressionClass } from './expressions';
 import { planIdentity } from './identity';
-import { MAX_KEY_NUMBER, pad6, roundCapacity, roundIndexBase, shardName } from './keys';
+import { MAX_KEY_NUMBER, pad6, roundCapacity, roundIndexBase, sampleKey, shardName } from './keys';
 import { buildPrompt } from './prompt';
 import { keyedRng, Rng, SHARD_LEVEL, sampleHash, streamHash, streamId } from './random';
 import type { SampleRequest } from './request';
@@ -107,15 +107,13 @@ function planOne(
   index: number,
   round: number,
   classIndex: number,
-  /** `<shard:06d>_`, made once per shard rather than once per sample. */
-  keyPrefix: string,
 ): SampleRequest {
   const className = AFFECTNET_CLASSES[classIndex]!;
   const sample = sampleHash(seed, shard, index, round);
   const identity = planIdentity(new Rng(streamHash(sample, IDENTITY_STREAM)));
   const { aus, auSide } = planAus(className, new Rng(streamHash(sample, AUS_STREAM)), auValues);
   return {
-    key: keyPrefix + pad6(index),
+    key: sampleKey(shard, index),
     shard,
     index,
     round,
@@ -230,10 +228,7 @@ export function createPlan(spec: PlanSpec): Plan {
     const order = classOrder(counts, seed, shard, round);
     const base = roundIndexBase(shardSize, round);
     const requests = new Array<SampleRequest>(order.length);
-    const keyPrefix = `${pad6(shard)}_`;
-    for (let i = 0; i < order.length; i++) {
-      requests[i] = planOne(seed, shard, base + i, round, order[i]!, keyPrefix);
-    }
+    for (let i = 0; i < order.length; i++) requests[i] = planOne(seed, shard, base + i, round, order[i]!);
     return requests;
   }
 
@@ -263,7 +258,7 @@ export function createPlan(spec: PlanSpec): Plan {
     planSample(shard, index) {
       checkInteger(index, 'index', 0, shardSampleCount(shard) - 1, `shard ${shard}'s round-0 sample indices`);
       const order = classOrder(roundZeroCounts(shard), seed, shard, 0);
-      return planOne(seed, shard, index, 0, order[index]!, `${pad6(shard)}_`);
+      return planOne(seed, shard, index, 0, order[index]!);
     },
   };
 }
