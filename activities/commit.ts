@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DedupeIndex } from '../filter/dedupe';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
@@ -197,11 +196,10 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
       if (rounds.length === 0) throw new Error(`shard ${ref.shard}: nothing filtered yet, cannot commit`);
       const { samples, facts } = assemble(deps, ctx, ref, rounds);
       const digest = new StreamDigest();
-      await ctx.store.putStream(
-        ctx.keys.shardTar(ref.shard),
-        Readable.from(digestingStream(writeTar(samples()), digest)),
-        { contentType: 'application/x-tar', signal: cancellationSignal() },
-      );
+      await ctx.store.putStream(ctx.keys.shardTar(ref.shard), digestingStream(writeTar(samples()), digest), {
+        contentType: 'application/x-tar',
+        signal: cancellationSignal(),
+      });
       const plannedByClass = ctx.shardClassCounts(ref.shard);
       const planned = plannedByClass.reduce((a, b) => a + b, 0);
       const sidecar: Sidecar = {

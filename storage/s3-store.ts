@@ -13,7 +13,6 @@ import {
   paginateListObjectsV2,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { abortable } from './abortable';
 import { ObjectNotFoundError, StoreOptionError, StoreRequestError } from './errors';
@@ -21,6 +20,7 @@ import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
 import type { ObjectInfo, ObjectStore } from './object-store';
 import { redact } from './redact';
 import { isBodylessHeadError, mapS3Error, sdkErrorSummary } from './s3-errors';
+import { uploadStream } from './s3-multipart';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -104,35 +104,29 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<{ bytes: number }> {
     assertValidKey(key);
     options?.signal?.throwIfAborted();
-    let bytes = 0;
-    const counted = async function* (signal?: AbortSignal) {
+    const chunks = async function* (signal?: AbortSignal) {
       for await (const chunk of abortable(body, signal)) {
-        const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        bytes += data.byteLength;
-        yield data;
+        yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
       }
     };
-    // The abort reaches Upload as a failing body, not through Upload.abort(): that way Upload first
-    // waits for its in-flight parts, then sends AbortMultipartUpload, and only then rejects.
-    const upload = new Upload({
-      client: this.#client,
-      params: {
-        Bucket: this.bucket,
-        Key: this.#key(key),
-        Body: Readable.from(counted(options?.signal)),
-        ContentType: options?.contentType,
-      },
-      partSize: this.#config.partSize,
-      queueSize: this.#config.queueSize,
-      leavePartsOnError: false,
-    });
+    // The abort arrives as a failing body: uploadStream then waits for its in-flight parts, sends
+    // AbortMultipartUpload, and only then rejects.
     try {
-      await upload.done();
+      return await uploadStream(
+        {
+          client: this.#client,
+          bucket: this.bucket,
+          key: this.#key(key),
+          contentType: options?.contentType,
+          partSize: this.#config.partSize,
+          queueSize: this.#config.queueSize,
+        },
+        chunks(options?.signal),
+      );
     } catch (error) {
       if (options?.signal?.aborted) throw options.signal.reason;
       throw this.#map(error, 'multipart upload', key);
     }
-    return { bytes };
   }
 
   async putIfAbsent(key: string, body: Body, options?: { contentType?: string }): Promise<boolean> {

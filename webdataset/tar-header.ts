@@ -83,13 +83,42 @@ export function writeUstarHeader(
   name: Uint8Array,
   size: number,
 ): void {
-  const block = target.subarray(at, at + BLOCK_SIZE);
-  block.set(template, 0);
-  block.fill(0, 0, 100);
-  block.set(name.subarray(0, 100), 0);
-  putOctal(block, 124, 12, size, 'size');
-  const checksum = unsignedChecksum(block).toString(8).padStart(6, '0');
-  putAscii(block, 148, 7, `${checksum}\u0000`);
+  target.set(template, at);
+  // The checksum is the template's sum (its name and size fields are NUL, its checksum field
+  // spaces) plus the bytes written over those NULs: no pass over the whole block per member.
+  let checksum = templateSum(template);
+  const nameLength = Math.min(name.length, USTAR_NAME_BYTES);
+  for (let i = 0; i < nameLength; i++) {
+    target[at + i] = name[i]!;
+    checksum += name[i]!;
+  }
+  const digits = size.toString(8).padStart(11, '0');
+  if (digits.length > 11) throw new RangeError(`tar size ${size} does not fit in 12 bytes`);
+  for (let i = 0; i < 11; i++) {
+    const code = digits.charCodeAt(i);
+    target[at + 124 + i] = code;
+    checksum += code;
+  }
+  const sum = checksum.toString(8).padStart(6, '0');
+  for (let i = 0; i < 6; i++) target[at + 148 + i] = sum.charCodeAt(i);
+  target[at + 154] = 0;
+}
+
+const templateSums = new WeakMap<Uint8Array, number>();
+
+function templateSum(template: Uint8Array): number {
+  let sum = templateSums.get(template);
+  if (sum === undefined) {
+    for (let i = 0; i < 100; i++) {
+      if (template[i] !== 0) throw new Error('a ustar template must leave the name field NUL');
+    }
+    for (let i = 124; i < 136; i++) {
+      if (template[i] !== 0) throw new Error('a ustar template must leave the size field NUL');
+    }
+    sum = unsignedChecksum(template);
+    templateSums.set(template, sum);
+  }
+  return sum;
 }
 
 /** Sum of the header bytes with the checksum field counted as spaces (POSIX). */

@@ -1,0 +1,173 @@
+import {
+  AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+
+export interface StreamUpload {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  contentType?: string;
+  /** Bytes per part; the last part may be smaller. */
+  partSize: number;
+  /** Parts in flight at once; memory held is about (queueSize + 1) x partSize. */
+  queueSize: number;
+}
+
+/** S3 refuses a multipart upload of more parts than this. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Uploads `body` as one object by copying its chunks once into part-sized buffers: a body that
+ * fits in one part is a single PutObject, a larger one a multipart upload whose object appears
+ * only at CompleteMultipartUpload. Buffers come back for reuse once their part is stored, so a
+ * shard of any size allocates at most queueSize + 1 of them. On any failure, including the body
+ * throwing (which is how an abort arrives), the parts in flight are awaited and the upload is
+ * aborted on the server before the error is rethrown: nothing is left billed or visible.
+ */
+export async function uploadStream(
+  upload: StreamUpload,
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ bytes: number }> {
+  const { client, bucket, key, contentType, partSize } = upload;
+  const parts = new Parts(upload, (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED');
+  let part = parts.buffer();
+  let filled = 0;
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      parts.check();
+      bytes += chunk.byteLength;
+      for (let at = 0; at < chunk.byteLength; ) {
+        const n = Math.min(partSize - filled, chunk.byteLength - at);
+        part.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === partSize) {
+          await parts.send(part, filled);
+          part = parts.buffer();
+          filled = 0;
+        }
+      }
+    }
+    if (!parts.started) {
+      const Body = part.subarray(0, filled);
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body }));
+    } else {
+      if (filled > 0) await parts.send(part, filled);
+      await parts.complete();
+    }
+    return { bytes };
+  } catch (error) {
+    await parts.abort(error);
+    throw error;
+  }
+}
+
+/** The parts of one multipart upload: created at the first part, sent queueSize at a time. */
+class Parts {
+  readonly #upload: StreamUpload;
+  readonly #checksums: boolean;
+  readonly #free: Buffer[] = [];
+  readonly #completed: CompletedPart[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #uploadId: string | undefined;
+  #sent = 0;
+  // A part's failure is kept here, not left in a rejected promise: it may fail while the body is
+  // being read, and must still stop the upload at the next check instead of going unnoticed.
+  #failure: { error: unknown } | undefined;
+
+  constructor(upload: StreamUpload, checksums: boolean) {
+    this.#upload = upload;
+    this.#checksums = checksums;
+  }
+
+  get started(): boolean {
+    return this.#uploadId !== undefined;
+  }
+
+  /** A part buffer: one whose part is stored, else a new one. */
+  buffer(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafe(this.#upload.partSize);
+  }
+
+  check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /** Starts sending `data[0, length)`; returns once fewer than queueSize parts are in flight. */
+  async send(data: Buffer, length: number): Promise<void> {
+    const { client, bucket, key, partSize, queueSize } = this.#upload;
+    if (this.#sent >= MAX_PARTS) {
+      throw new Error(`${key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise the part size`);
+    }
+    this.#uploadId ??= await this.#create();
+    const PartNumber = ++this.#sent;
+    const Body = data.subarray(0, length);
+    const sent = client
+      .send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: this.#uploadId, PartNumber, Body }))
+      .then(({ ETag, ChecksumCRC32 }) => {
+        if (!ETag) throw new Error(`${key}: part ${PartNumber} stored without an ETag`);
+        this.#completed.push({ PartNumber, ETag, ChecksumCRC32 });
+        this.#free.push(data);
+      })
+      .catch((error: unknown) => {
+        this.#failure ??= { error };
+      })
+      .finally(() => this.#inFlight.delete(sent));
+    this.#inFlight.add(sent);
+    while (this.#inFlight.size >= queueSize) await Promise.race(this.#inFlight);
+    this.check();
+  }
+
+  async complete(): Promise<void> {
+    const { client, bucket, key } = this.#upload;
+    await Promise.all(this.#inFlight);
+    this.check();
+    if (this.#completed.length !== this.#sent) {
+      throw new Error(`${key}: ${this.#completed.length} of ${this.#sent} parts stored`);
+    }
+    const Parts = this.#completed.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: this.#uploadId,
+        MultipartUpload: { Parts },
+      }),
+    );
+  }
+
+  /** Waits for the parts in flight, then aborts the upload on the server (if it was created). */
+  async abort(error: unknown): Promise<void> {
+    const { client, bucket, key } = this.#upload;
+    await Promise.all(this.#inFlight);
+    if (this.#uploadId === undefined) return;
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.#uploadId }))
+      .catch((abortError: unknown) => {
+        if (error instanceof Error && error.cause === undefined) error.cause = abortError;
+      });
+  }
+
+  async #create(): Promise<string> {
+    const { client, bucket, key, contentType } = this.#upload;
+    const created = await client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: contentType,
+        // As lib-storage does: the SDK checksums every part, so the upload must declare it.
+        ChecksumAlgorithm: this.#checksums ? ChecksumAlgorithm.CRC32 : undefined,
+      }),
+    );
+    if (!created.UploadId) throw new Error(`${key}: CreateMultipartUpload returned no UploadId`);
+    return created.UploadId;
+  }
+}
