@@ -35,7 +35,10 @@ export const StoreOptionsSchema = z
      * third of the requests. `npm run bench -- s3-upload` measures it.
      */
     partSize: z.int().min(MIN_PART_SIZE).default(DEFAULT_PART_SIZE),
-    /** Parts in flight; buffered memory per upload is about (queueSize + 1) x partSize. */
+    /**
+     * Parts in flight. An upload buffers about (queueSize + 1) x partSize, and the store keeps up
+     * to that many part buffers between uploads (48 MiB at the defaults) to reuse them.
+     */
     queueSize: z.int().min(1).max(64).default(2),
   })
   .strict();

@@ -20,7 +20,7 @@ import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
 import type { ObjectInfo, ObjectStore } from './object-store';
 import { redact } from './redact';
 import { isBodylessHeadError, mapS3Error, sdkErrorSummary } from './s3-errors';
-import { uploadStream } from './s3-multipart';
+import { PartBuffers, uploadStream } from './s3-multipart';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -36,7 +36,7 @@ export interface S3StoreConfig {
   maxAttempts: number;
   /** Multipart part size in bytes (S3 minimum 5 MiB; at most 10,000 parts per object). */
   partSize: number;
-  /** Parts uploaded in parallel; memory used is about queueSize x partSize. */
+  /** Parts uploaded in parallel; an upload holds about (queueSize + 1) x partSize, kept for reuse. */
   queueSize: number;
 }
 
@@ -61,6 +61,7 @@ export class S3ObjectStore implements ObjectStore {
   // Private fields stay out of JSON.stringify, util.inspect and spreads: the client holds credentials.
   readonly #config: S3StoreConfig;
   readonly #client: S3Client;
+  readonly #partBuffers: PartBuffers;
   #bucketChecked = false;
   #conditionalWrites: Promise<boolean> | undefined;
   #ifMatchWrites: Promise<boolean> | undefined;
@@ -70,6 +71,7 @@ export class S3ObjectStore implements ObjectStore {
       throw new StoreOptionError('partSize', `S3 parts must be at least ${MIN_PART_SIZE} bytes (5 MiB)`);
     }
     this.#config = config;
+    this.#partBuffers = new PartBuffers(config.partSize, config.queueSize + 1);
     this.bucket = config.bucket;
     this.prefix = config.prefix;
     this.url = `s3://${config.bucket}${config.prefix ? `/${config.prefix.replace(/\/$/, '')}` : ''}`;
@@ -104,11 +106,6 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<{ bytes: number }> {
     assertValidKey(key);
     options?.signal?.throwIfAborted();
-    const chunks = async function* (signal?: AbortSignal) {
-      for await (const chunk of abortable(body, signal)) {
-        yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-      }
-    };
     // The abort arrives as a failing body: uploadStream then waits for its in-flight parts, sends
     // AbortMultipartUpload, and only then rejects.
     try {
@@ -120,8 +117,9 @@ export class S3ObjectStore implements ObjectStore {
           contentType: options?.contentType,
           partSize: this.#config.partSize,
           queueSize: this.#config.queueSize,
+          buffers: this.#partBuffers,
         },
-        chunks(options?.signal),
+        abortable<Uint8Array | string>(body, options?.signal),
       );
     } catch (error) {
       if (options?.signal?.aborted) throw options.signal.reason;

@@ -8,10 +8,10 @@ import { testStack } from './support/stack';
 const MiB = 1024 * 1024;
 
 /** Deterministic bytes that differ in every part, so a part sent from a reused buffer shows. */
-async function* body(total: number, chunkSize: number): AsyncGenerator<Uint8Array> {
+async function* body(total: number, chunkSize: number, seed = 0): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < total; at += chunkSize) {
     const chunk = new Uint8Array(Math.min(chunkSize, total - at));
-    for (let i = 0; i < chunk.length; i++) chunk[i] = ((at + i) * 31 + ((at + i) >> 20)) & 255;
+    for (let i = 0; i < chunk.length; i++) chunk[i] = ((at + i) * 31 + ((at + i) >> 20) + seed) & 255;
     yield chunk;
   }
 }
@@ -86,6 +86,21 @@ describe('S3 multipart upload', () => {
     expect(stored.length).toBe(total);
     expect(sha256(stored)).toBe(sha256(await bytesOf(body(total, chunkSize))));
     expect(await unfinishedUploads(store)).toEqual([]);
+  });
+
+  it("uploads one after another and side by side share the store's part buffers, each storing its own bytes", async () => {
+    const store = open({ queueSize: 2 });
+    const upload = async (name: string, total: number, seed: number) => {
+      await store.putStream(name, body(total, 200_000, seed));
+      expect(sha256(await store.get(name))).toBe(sha256(await bytesOf(body(total, 200_000, seed))));
+    };
+    await upload('first.tar', 17 * MiB, 1);
+    await upload('shorter.tar', MiB + 3, 2); // one PutObject from a buffer that held longer data
+    await Promise.all([
+      upload('a.tar', 12 * MiB, 3),
+      upload('b.tar', 11 * MiB + 9, 4),
+      upload('c.tar', 7, 5),
+    ]);
   });
 
   it('retries parts that the server answered with faults, and the object is still whole', async () => {
