@@ -192,17 +192,35 @@ export function parsePrompt(prompt: string): PromptParse {
   return { overrides, used, ignored };
 }
 
+interface Phrase {
+  text: string;
+  words: readonly string[];
+  apply: Apply;
+}
+
+/** PHRASES by first word, in table order: every sample's prompt is parsed, token by token. */
+const PHRASES_BY_FIRST_WORD = (() => {
+  const index = new Map<string, Phrase[]>();
+  for (const [text, apply] of PHRASES) {
+    const words = text.split(' ');
+    const list = index.get(words[0]!) ?? [];
+    list.push({ text, words, apply });
+    index.set(words[0]!, list);
+  }
+  return index;
+})();
+
+/** The longest phrase starting at token `at`; between equally long ones, the first in the table. */
 function matchPhrase(
   tokens: readonly string[],
   at: number,
 ): { text: string; length: number; apply: Apply } | undefined {
-  let best: { text: string; length: number; apply: Apply } | undefined;
-  for (const [text, apply] of PHRASES) {
-    const words = text.split(' ');
-    if (best && words.length <= best.length) continue;
-    if (words.every((w, k) => tokens[at + k] === w)) best = { text, length: words.length, apply };
+  let best: Phrase | undefined;
+  for (const phrase of PHRASES_BY_FIRST_WORD.get(tokens[at]!) ?? []) {
+    if (best && phrase.words.length <= best.words.length) continue;
+    if (phrase.words.every((w, k) => tokens[at + k] === w)) best = phrase;
   }
-  return best;
+  return best && { text: best.text, length: best.words.length, apply: best.apply };
 }
 
 /** The request's identity with the prompt's attributes laid over it. */
