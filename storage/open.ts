@@ -36,8 +36,9 @@ export const StoreOptionsSchema = z
      */
     partSize: z.int().min(MIN_PART_SIZE).default(DEFAULT_PART_SIZE),
     /**
-     * Parts in flight. An upload buffers about (queueSize + 1) x partSize, and the store keeps up
-     * to that many part buffers between uploads (48 MiB at the defaults) to reuse them.
+     * Part buffers per upload: one being filled while the others' parts upload. An upload holds
+     * at most queueSize x partSize, and the store keeps that many buffers between uploads (32 MiB
+     * at the defaults) to reuse them.
      */
     queueSize: z.int().min(1).max(64).default(2),
   })

@@ -8,6 +8,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { abortable } from './abortable';
 
 export interface StreamUpload {
   client: S3Client;
@@ -16,10 +17,11 @@ export interface StreamUpload {
   contentType?: string;
   /** Bytes per part; the last part may be smaller. */
   partSize: number;
-  /** Parts in flight at once; memory held is about (queueSize + 1) x partSize. */
+  /** Part buffers per upload: one being filled while the others' parts upload. */
   queueSize: number;
   /** Where part buffers come from and go back to, shared by the uploads of one store. */
   buffers: PartBuffers;
+  signal?: AbortSignal;
 }
 
 /**
@@ -47,51 +49,54 @@ export class PartBuffers {
 const MAX_PARTS = 10_000;
 
 /**
- * Uploads `body` as one object by copying its chunks once into part-sized buffers: a body that
- * fits in one part is a single PutObject, a larger one a multipart upload whose object appears
- * only at CompleteMultipartUpload. Buffers come back for reuse once their part is stored, so a
- * shard of any size allocates at most queueSize + 1 of them. On any failure, including the body
- * throwing (which is how an abort arrives), the parts in flight are awaited and the upload is
- * aborted on the server before the error is rethrown: nothing is left billed or visible.
+ * Uploads `body` as one object by copying its chunks once into part-sized buffers: a body of at
+ * most one part is a single PutObject, a larger one a multipart upload whose object appears only
+ * at CompleteMultipartUpload. Buffers come back for reuse once their part is stored, so an upload
+ * of any size holds at most queueSize of them. On any failure (the body throwing, a part failing,
+ * the signal aborting, even after the body ended) the parts in flight are awaited and the upload
+ * is aborted on the server before the error is rethrown: nothing is left billed or visible.
  */
 export async function uploadStream(
   upload: StreamUpload,
   body: AsyncIterable<Uint8Array | string>,
 ): Promise<{ bytes: number }> {
-  const { client, bucket, key, contentType, partSize } = upload;
+  const { client, bucket, key, contentType, partSize, signal } = upload;
   if (upload.buffers.partSize !== partSize) throw new Error('part buffers of another part size');
   const parts = new Parts(upload, (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED');
   let part = parts.buffer();
   let filled = 0;
   let bytes = 0;
+  // A failed part also ends a body that is waiting for its next chunk.
+  const stop = signal ? AbortSignal.any([signal, parts.failed]) : parts.failed;
   try {
-    for await (const item of body) {
-      parts.check();
+    for await (const item of abortable<Uint8Array | string>(body, stop)) {
       // A Node Readable with an encoding set yields strings.
       const chunk = typeof item === 'string' ? Buffer.from(item) : item;
       bytes += chunk.byteLength;
       for (let at = 0; at < chunk.byteLength; ) {
-        const n = Math.min(partSize - filled, chunk.byteLength - at);
-        part.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
+        // A full part goes up only once more bytes follow: a body of exactly one part is a PutObject.
         if (filled === partSize) {
           await parts.send(part, filled);
           part = parts.buffer();
           filled = 0;
         }
+        const n = Math.min(partSize - filled, chunk.byteLength - at);
+        part.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
       }
     }
     if (!parts.started) {
+      signal?.throwIfAborted();
       const Body = part.subarray(0, filled);
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body }));
     } else {
-      if (filled > 0) await parts.send(part, filled);
-      await parts.complete();
+      await parts.send(part, filled);
+      await parts.complete(signal);
     }
     return { bytes };
   } catch (error) {
-    await parts.abort(error);
+    await parts.abort();
     throw error;
   } finally {
     parts.release();
@@ -109,12 +114,18 @@ class Parts {
   #uploadId: string | undefined;
   #sent = 0;
   // A part's failure is kept here, not left in a rejected promise: it may fail while the body is
-  // being read, and must still stop the upload at the next check instead of going unnoticed.
+  // being read, and must still stop the upload instead of going unnoticed.
   #failure: { error: unknown } | undefined;
+  readonly #failedController = new AbortController();
 
   constructor(upload: StreamUpload, checksums: boolean) {
     this.#upload = upload;
     this.#checksums = checksums;
+  }
+
+  /** Aborted, with the error as its reason, when a part fails. */
+  get failed(): AbortSignal {
+    return this.#failedController.signal;
   }
 
   get started(): boolean {
@@ -159,6 +170,7 @@ class Parts {
       })
       .catch((error: unknown) => {
         this.#failure ??= { error };
+        this.#failedController.abort(error);
       })
       .finally(() => this.#inFlight.delete(sent));
     this.#inFlight.add(sent);
@@ -166,10 +178,11 @@ class Parts {
     this.check();
   }
 
-  async complete(): Promise<void> {
+  async complete(signal?: AbortSignal): Promise<void> {
     const { client, bucket, key } = this.#upload;
     await Promise.all(this.#inFlight);
     this.check();
+    signal?.throwIfAborted();
     if (this.#completed.length !== this.#sent) {
       throw new Error(`${key}: ${this.#completed.length} of ${this.#sent} parts stored`);
     }
@@ -184,16 +197,18 @@ class Parts {
     );
   }
 
-  /** Waits for the parts in flight, then aborts the upload on the server (if it was created). */
-  async abort(error: unknown): Promise<void> {
+  /**
+   * Waits for the parts in flight, then aborts the upload on the server (if it was created). The
+   * upload's own error is the one to report; if the abort fails too (the server is down), the
+   * unfinished upload is left for `synfarm gc` and resume, which abort those of killed workers.
+   */
+  async abort(): Promise<void> {
     const { client, bucket, key } = this.#upload;
     await Promise.all(this.#inFlight);
     if (this.#uploadId === undefined) return;
     await client
       .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.#uploadId }))
-      .catch((abortError: unknown) => {
-        if (error instanceof Error && error.cause === undefined) error.cause = abortError;
-      });
+      .catch(() => {});
   }
 
   async #create(): Promise<string> {

@@ -14,7 +14,6 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { abortable } from './abortable';
 import { ObjectNotFoundError, StoreOptionError, StoreRequestError } from './errors';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
 import type { ObjectInfo, ObjectStore } from './object-store';
@@ -36,7 +35,7 @@ export interface S3StoreConfig {
   maxAttempts: number;
   /** Multipart part size in bytes (S3 minimum 5 MiB; at most 10,000 parts per object). */
   partSize: number;
-  /** Parts uploaded in parallel; an upload holds about (queueSize + 1) x partSize, kept for reuse. */
+  /** Part buffers per upload (one filling, the rest uploading): queueSize x partSize, kept for reuse. */
   queueSize: number;
 }
 
@@ -71,7 +70,7 @@ export class S3ObjectStore implements ObjectStore {
       throw new StoreOptionError('partSize', `S3 parts must be at least ${MIN_PART_SIZE} bytes (5 MiB)`);
     }
     this.#config = config;
-    this.#partBuffers = new PartBuffers(config.partSize, config.queueSize + 1);
+    this.#partBuffers = new PartBuffers(config.partSize, config.queueSize);
     this.bucket = config.bucket;
     this.prefix = config.prefix;
     this.url = `s3://${config.bucket}${config.prefix ? `/${config.prefix.replace(/\/$/, '')}` : ''}`;
@@ -118,8 +117,9 @@ export class S3ObjectStore implements ObjectStore {
           partSize: this.#config.partSize,
           queueSize: this.#config.queueSize,
           buffers: this.#partBuffers,
+          signal: options?.signal,
         },
-        abortable<Uint8Array | string>(body, options?.signal),
+        body,
       );
     } catch (error) {
       if (options?.signal?.aborted) throw options.signal.reason;

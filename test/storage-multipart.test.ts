@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore, type S3ObjectStore, type StoreOptions } from '../storage';
 import { S3FaultProxy } from './chaos/fault-proxy';
 import { testStack } from './support/stack';
@@ -121,5 +121,46 @@ describe('S3 multipart upload', () => {
     await expect(store.putStream('shard.tar', body(16 * MiB, 64 * 1024))).rejects.toThrow();
     expect(await store.head('shard.tar')).toBeNull();
     expect(await unfinishedUploads(store)).toEqual([]);
+  });
+
+  it('a part lost while the body waits for its next chunk fails the upload at once', async () => {
+    const store = open({ viaProxy: true, maxAttempts: 1, queueSize: 3 });
+    proxy.onNextPart(async () => {});
+    async function* stalled() {
+      yield* body(6 * MiB, 64 * 1024);
+      await new Promise(() => {}); // the producer hangs; only the lost part can end this upload
+    }
+    await expect(store.putStream('shard.tar', stalled())).rejects.toThrow();
+    expect(await store.head('shard.tar')).toBeNull();
+    expect(await unfinishedUploads(store)).toEqual([]);
+  });
+
+  it('an abort after the body ended, while its last parts upload, still aborts the upload', async () => {
+    const store = open({ viaProxy: true, queueSize: 3 });
+    const controller = new AbortController();
+    let ended = false;
+    async function* whole() {
+      yield* body(11 * MiB, 64 * 1024);
+      ended = true;
+    }
+    // The first part is held at the proxy until the body has ended, then the abort comes.
+    proxy.onNextPart(async () => {
+      await vi.waitFor(() => expect(ended).toBe(true), { timeout: 30_000 });
+      controller.abort(new Error('run cancelled'));
+    });
+    await expect(store.putStream('shard.tar', whole(), { signal: controller.signal })).rejects.toThrow(
+      'run cancelled',
+    );
+    expect(await store.head('shard.tar')).toBeNull();
+    expect(await unfinishedUploads(store)).toEqual([]);
+  });
+
+  it('a body of exactly one part is one PutObject', async () => {
+    const store = open({ queueSize: 2 });
+    const commands: string[] = [];
+    store.observeRequests((command) => commands.push(command));
+    await store.putStream('shard.tar', body(5 * MiB, 64 * 1024));
+    expect(commands).toEqual(['PutObjectCommand']);
+    expect((await store.get('shard.tar')).length).toBe(5 * MiB);
   });
 });
