@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createPlan } from '../plan';
@@ -20,12 +21,27 @@ interface PlanRun {
 }
 
 /**
+ * This process's peak RSS in bytes. Linux's VmHWM belongs to the process's own address space;
+ * getrusage's maxRSS does not: it keeps the high-water mark of the parent that forked it, so a
+ * child of a bench that had loaded models reported the parent's 1.4 GB as its own peak.
+ */
+function peakRss(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) * 1024;
+  } catch {
+    // Not Linux: maxRSS below, an upper bound.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/**
  * One measurement, in a fresh process so that every repetition's "peak RSS above the process's
  * start" starts from the same place: plans every shard of a 5x AffectNet run one at a time,
  * materialising each shard's requests and dropping them, as the farm does. The peak is the
- * kernel's high-water mark (maxRSS), which sees every moment of the loop at no cost; sampling
- * RSS after each shard cost a tenth of the loop's CPU. A transient peak during start-up would
- * count against planning, so the figure errs high, never low.
+ * kernel's high-water mark, which sees every moment of the loop at no cost; sampling RSS after
+ * each shard cost a tenth of the loop's CPU. A transient peak during start-up would count against
+ * planning, so the figure errs high, never low.
  */
 function planOnce(): PlanRun {
   const startRss = process.memoryUsage.rss();
@@ -60,7 +76,7 @@ function planOnce(): PlanRun {
     samples,
     seconds,
     cpuSeconds,
-    peakRssAboveStartMb: Math.max(0, process.resourceUsage().maxRSS * 1024 - startRss) / MB,
+    peakRssAboveStartMb: Math.max(0, peakRss() - startRss) / MB,
     shardListMs,
     checksum,
   };
