@@ -15,11 +15,12 @@ export interface StreamUpload {
   bucket: string;
   key: string;
   contentType?: string;
-  /** Bytes per part; the last part may be smaller. */
-  partSize: number;
   /** Part buffers per upload: one being filled while the others' parts upload. */
   queueSize: number;
-  /** Where part buffers come from and go back to, shared by the uploads of one store. */
+  /**
+   * Where part buffers come from and go back to, shared by the uploads of one store; their size
+   * is the part size (the last part may be smaller).
+   */
   buffers: PartBuffers;
   signal?: AbortSignal;
 }
@@ -60,8 +61,8 @@ export async function uploadStream(
   upload: StreamUpload,
   body: AsyncIterable<Uint8Array | string>,
 ): Promise<{ bytes: number }> {
-  const { client, bucket, key, contentType, partSize, signal } = upload;
-  if (upload.buffers.partSize !== partSize) throw new Error('part buffers of another part size');
+  const { client, bucket, key, contentType, signal } = upload;
+  const { partSize } = upload.buffers;
   const parts = new Parts(upload, (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED');
   let part = parts.buffer();
   let filled = 0;
@@ -148,14 +149,15 @@ class Parts {
     this.#taken.length = 0;
   }
 
-  check(): void {
+  #check(): void {
     if (this.#failure) throw this.#failure.error;
   }
 
   /** Starts sending `data[0, length)`; returns once fewer than queueSize parts are in flight. */
   async send(data: Buffer, length: number): Promise<void> {
-    const { client, bucket, key, partSize, queueSize } = this.#upload;
+    const { client, bucket, key, queueSize } = this.#upload;
     if (this.#sent >= MAX_PARTS) {
+      const { partSize } = this.#upload.buffers;
       throw new Error(`${key}: more than ${MAX_PARTS} parts of ${partSize} bytes; raise the part size`);
     }
     this.#uploadId ??= await this.#create();
@@ -175,13 +177,13 @@ class Parts {
       .finally(() => this.#inFlight.delete(sent));
     this.#inFlight.add(sent);
     while (this.#inFlight.size >= queueSize) await Promise.race(this.#inFlight);
-    this.check();
+    this.#check();
   }
 
   async complete(signal?: AbortSignal): Promise<void> {
     const { client, bucket, key } = this.#upload;
     await Promise.all(this.#inFlight);
-    this.check();
+    this.#check();
     signal?.throwIfAborted();
     if (this.#completed.length !== this.#sent) {
       throw new Error(`${key}: ${this.#completed.length} of ${this.#sent} parts stored`);

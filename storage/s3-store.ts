@@ -105,8 +105,6 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<{ bytes: number }> {
     assertValidKey(key);
     options?.signal?.throwIfAborted();
-    // The abort arrives as a failing body: uploadStream then waits for its in-flight parts, sends
-    // AbortMultipartUpload, and only then rejects.
     try {
       return await uploadStream(
         {
@@ -114,7 +112,6 @@ export class S3ObjectStore implements ObjectStore {
           bucket: this.bucket,
           key: this.#key(key),
           contentType: options?.contentType,
-          partSize: this.#config.partSize,
           queueSize: this.#config.queueSize,
           buffers: this.#partBuffers,
           signal: options?.signal,
