@@ -84,24 +84,15 @@ export function writeUstarHeader(
   size: number,
 ): void {
   target.set(template, at);
-  // The checksum is the template's sum (its name and size fields are NUL, its checksum field
-  // spaces) plus the bytes written over those NULs: no pass over the whole block per member.
-  let checksum = templateSum(template);
   const nameLength = Math.min(name.length, USTAR_NAME_BYTES);
-  for (let i = 0; i < nameLength; i++) {
-    target[at + i] = name[i]!;
-    checksum += name[i]!;
-  }
-  const digits = size.toString(8).padStart(11, '0');
-  if (digits.length > 11) throw new RangeError(`tar size ${size} does not fit in 12 bytes`);
-  for (let i = 0; i < 11; i++) {
-    const code = digits.charCodeAt(i);
-    target[at + 124 + i] = code;
-    checksum += code;
-  }
-  const sum = checksum.toString(8).padStart(6, '0');
-  for (let i = 0; i < 6; i++) target[at + 148 + i] = sum.charCodeAt(i);
-  target[at + 154] = 0;
+  target.set(name.subarray(0, nameLength), at);
+  putOctal(target, at + 124, 12, size, 'size');
+  // The checksum is the template's sum (its name and size fields are NUL, its checksum field
+  // spaces) plus the bytes just written over those NULs: no pass over the whole block per member.
+  let checksum = templateSum(template);
+  for (let i = at; i < at + nameLength; i++) checksum += target[i]!;
+  for (let i = at + 124; i < at + 135; i++) checksum += target[i]!;
+  putAscii(target, at + 148, 7, `${checksum.toString(8).padStart(6, '0')}\u0000`);
 }
 
 const templateSums = new WeakMap<Uint8Array, number>();
