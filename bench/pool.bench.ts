@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { FarmClient } from '../client/runs';
 import { PROJECT_ROOT } from '../infra/paths';
 import { RunReportSchema } from '../report';
-import { runKeys } from '../run/layout';
+import { RunObjects } from '../run/objects';
 import { resolveSpec } from '../spec';
 import { compare, type Figures, median, type Side } from './compare';
 import { benchStack } from './stack';
@@ -79,8 +79,8 @@ async function runOnce(stack: Stack, pool: Pool, shape: RunShape, generated: num
   await pool.client.launch(spec, { window: 8 });
   await pool.client.client.workflow.getHandle(spec.runId).result();
   const seconds = (performance.now() - t) / 1000;
-  const stored = await pool.client.store(spec.output).get(runKeys(spec.runId).report);
-  const report = RunReportSchema.parse(JSON.parse(Buffer.from(stored).toString()));
+  const objects = new RunObjects(pool.client.store(spec.output), spec.runId);
+  const report = await objects.requireJson(objects.keys.report, RunReportSchema, 'a completed run writes it');
   generated.push(report.generatedSamples / report.committedSamples);
   return seconds;
 }

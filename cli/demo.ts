@@ -3,7 +3,7 @@ import { FarmClient } from '../client/runs';
 import { devUp, readCredentials } from '../infra/dev-stack';
 import { PROJECT_ROOT } from '../infra/paths';
 import { RunReportSchema } from '../report';
-import { runKeys } from '../run/layout';
+import { RunObjects } from '../run/objects';
 import { loadSpec, RunIdSchema } from '../spec';
 import type { ObjectStore } from '../storage/object-store';
 import { startWorker } from '../workers/start';
@@ -13,8 +13,11 @@ import { watchRun } from './runs';
 /** Face detection and SynFER's FER-accuracy metric from the run's report.json. */
 async function qualityLine(store: ObjectStore, runId: string): Promise<string> {
   try {
-    const report = RunReportSchema.parse(
-      JSON.parse(Buffer.from(await store.get(runKeys(runId).report)).toString()),
+    const objects = new RunObjects(store, runId);
+    const report = await objects.requireJson(
+      objects.keys.report,
+      RunReportSchema,
+      'a completed run writes it',
     );
     const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
     return `face detected ${pct(report.faceDetectionRate)}, FER accuracy ${pct(report.ferAccuracy.overall)} (details: synfarm report ${runId})`;
