@@ -104,8 +104,9 @@ function agreement(a: Calibration[], b: Calibration[], t: FilterThresholds) {
 /**
  * The ensemble (detector + both FER models + 68-point landmarks) on 224 px procedural faces,
  * old path (bench/calibrator-baseline.ts) against the current one, per TF.js backend that can
- * run here, and the current one on onnxruntime; plus each new side's agreement with the old
- * labels on the same images (class, face found, filter decision without the image checks).
+ * run here, and the current one on onnxruntime (at the default detector input and at the old
+ * path's 320 px); plus each new side's agreement with the old labels on the same images (class,
+ * face found, filter decision without the image checks).
  * SYNFARM_BENCH_CALIBRATOR_IMAGES / _BACKENDS narrow it while iterating.
  */
 export async function benchCalibrator(): Promise<Record<string, number>> {
@@ -128,28 +129,43 @@ export async function benchCalibrator(): Promise<Record<string, number>> {
         { name: 'old', make: createBaselineCalibrator },
         { name: 'new', make: () => createEnsembleCalibrator({ imageSize, runtime: 'tfjs' }) },
       ];
-      // onnxruntime runs the networks whatever the TF.js backend; its side runs once, beside wasm.
-      if (backend === 'wasm')
-        sides.push({ name: 'onnx', make: () => createEnsembleCalibrator({ imageSize, runtime: 'onnx' }) });
+      // onnxruntime runs the networks whatever the TF.js backend; its sides run once, beside wasm:
+      // the default, and the detector at the old path's 320 px, so the runtime's agreement with
+      // the old labels is shown apart from what the detector input changes.
+      if (backend === 'wasm') {
+        sides.push(
+          { name: 'onnx', make: () => createEnsembleCalibrator({ imageSize, runtime: 'onnx' }) },
+          {
+            name: 'onnx_detector320',
+            make: () =>
+              createEnsembleCalibrator({ imageSize, runtime: 'onnx', detector: { inputSize: 320 } }),
+          },
+        );
+      }
       const n = backend === 'cpu' ? Math.min(CPU_BACKEND_IMAGES, images.length) : images.length;
       out[`calibrator.${backend}.images`] = n;
       const timings = await race(sides, images.slice(0, n), requests.slice(0, n));
       const old = timings.get('old')!;
       for (const [name, t] of timings) {
-        const prefix = name === 'onnx' ? 'calibrator.onnx' : `calibrator.${backend}.${name}`;
+        const onnx = name.startsWith('onnx');
+        const prefix = onnx ? `calibrator.${name}` : `calibrator.${backend}.${name}`;
         out[`${prefix}.images_per_s`] = r1(median(t.wall));
         out[`${prefix}.images_per_cpu_s`] = r1(median(t.cpu));
         if (name === 'old') continue;
-        const over =
-          name === 'onnx' ? `calibrator.onnx_over_${backend}_old` : `calibrator.${backend}.new_over_old`;
+        const over = onnx ? `calibrator.${name}_over_${backend}_old` : `calibrator.${backend}.new_over_old`;
         out[`${over}.wall`] = Math.round((median(t.wall) / median(old.wall)) * 100) / 100;
         out[`${over}.cpu`] = Math.round((median(t.cpu) / median(old.cpu)) * 100) / 100;
         const agree = agreement(old.labels!, t.labels!, thresholds);
-        const a =
-          name === 'onnx' ? `calibrator.onnx_vs_${backend}_old.agreement` : `calibrator.${backend}.agreement`;
+        const a = onnx ? `calibrator.${name}_vs_${backend}_old.agreement` : `calibrator.${backend}.agreement`;
         out[`${a}.label`] = Math.round(agree.label * 1000) / 1000;
         out[`${a}.face_found`] = Math.round(agree.face * 1000) / 1000;
         out[`${a}.filter_decision`] = Math.round(agree.filter * 1000) / 1000;
+      }
+      const detector320 = timings.get('onnx_detector320');
+      if (detector320) {
+        const onnx = timings.get('onnx')!;
+        out['calibrator.onnx_over_onnx_detector320.cpu'] =
+          Math.round((median(onnx.cpu) / median(detector320.cpu)) * 100) / 100;
       }
       out[`calibrator.${backend}.tensors_after`] = tf.memory().numTensors;
     }
