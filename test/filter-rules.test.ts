@@ -1,7 +1,15 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decide, exposure, laplacianVariance, measureImage, thresholdsFromSpec } from '../filter';
+import {
+  decide,
+  exposure,
+  laplacianVariance,
+  measureImage,
+  QUALITY_SIDE,
+  thresholdsFromSpec,
+} from '../filter';
 import type { Calibration } from '../models/calibrator/schema';
+import { renderOne } from '../models/procedural';
 import { resolveSpec } from '../spec';
 
 const spec = resolveSpec({ runId: 'rules', target: 8, output: 'file:///tmp/synfarm-rules' });
@@ -153,5 +161,34 @@ describe('image measurements', () => {
     const b = await measureImage(blurJpg, { x: 10, y: 10, width: 60, height: 60 });
     expect(b.sharpness).toBeLessThan(T.minSharpness);
     expect(a.sharpness).toBeGreaterThan(10 * T.minSharpness);
+  });
+
+  it('measures the face crop as a crop of the encoded image would, from one decode', async () => {
+    const side = QUALITY_SIDE;
+    for (const [seed, format] of [
+      [1, 'jpg'],
+      [2, 'png'],
+    ] as const) {
+      const { bytes } = await renderOne({ className: 'happy', seed, size: 224, format });
+      // Boxes inside the image, and one that leaves it (clipped, as measureImage clips).
+      for (const box of [
+        { x: 40.6, y: 31.2, width: 131.4, height: 118.7 },
+        { x: -6, y: 150, width: 260, height: 90 },
+      ]) {
+        const left = Math.max(0, Math.floor(box.x));
+        const top = Math.max(0, Math.floor(box.y));
+        const width = Math.min(224 - left, Math.round(box.width));
+        const height = Math.min(224 - top, Math.round(box.height));
+        const reference = await sharp(bytes)
+          .greyscale()
+          .extract({ left, top, width, height })
+          .resize(side, side, { fit: 'fill', kernel: 'cubic' })
+          .raw()
+          .toBuffer();
+        const facts = await measureImage(bytes, box);
+        expect(facts.sharpness).toBeCloseTo(laplacianVariance(reference, side, side), 3);
+        expect(facts.meanLuma).toBeCloseTo(exposure(reference).meanLuma, 3);
+      }
+    }
   });
 });
