@@ -19,9 +19,10 @@ const SAMPLES = 64;
 
 /**
  * One 64-sample shard through the real stage activities (procedural generator, full FER
- * ensemble on wasm, filter with image measurements and dedupe, commit), in-process on a file://
- * store: seconds per stage and each stage's share of the shard's wall time, plus the ensemble's
- * images/s per core (the wasm backend runs inference on one thread).
+ * ensemble as a worker runs it: networks on onnxruntime where it loads, inputs prepared on TF.js
+ * wasm; filter with image measurements and dedupe, commit), in-process on a file:// store:
+ * seconds per stage and each stage's share of the shard's wall time, plus the calibrate stage's
+ * images/s, named by what ran the networks (one thread each, so per core).
  */
 export async function benchStages(): Promise<Record<string, number>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'synfarm-bench-stages-'));
@@ -71,7 +72,10 @@ export async function benchStages(): Promise<Record<string, number>> {
     const out: Record<string, number> = {
       'stages.samples': SAMPLES,
       'stages.shard_seconds': round(total, 2),
-      'stages.calibrator.wasm.ensemble.images_per_s_per_core': round(SAMPLES / seconds.calibrate!, 1),
+      [`stages.calibrator.${calibrator.backend.name}.images_per_s_per_core`]: round(
+        SAMPLES / seconds.calibrate!,
+        1,
+      ),
     };
     for (const [name, s] of Object.entries(seconds)) {
       out[`stages.${name}.seconds`] = round(s, 2);
