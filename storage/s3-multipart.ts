@@ -115,8 +115,8 @@ class Parts {
   #uploadId: string | undefined;
   #sent = 0;
   // A part's failure is kept here, not left in a rejected promise: it may fail while the body is
-  // being read, and must still stop the upload instead of going unnoticed.
-  #failure: { error: unknown } | undefined;
+  // being read, and must still stop the upload instead of going unnoticed. Its signal's reason is
+  // the first part's error (a second abort changes nothing).
   readonly #failedController = new AbortController();
 
   constructor(upload: StreamUpload, checksums: boolean) {
@@ -150,7 +150,7 @@ class Parts {
   }
 
   #check(): void {
-    if (this.#failure) throw this.#failure.error;
+    this.#failedController.signal.throwIfAborted();
   }
 
   /** Starts sending `data[0, length)`; returns once fewer than queueSize parts are in flight. */
@@ -171,7 +171,6 @@ class Parts {
         this.#free.push(data);
       })
       .catch((error: unknown) => {
-        this.#failure ??= { error };
         this.#failedController.abort(error);
       })
       .finally(() => this.#inFlight.delete(sent));
