@@ -163,9 +163,9 @@ export async function benchCalibrator(): Promise<Record<string, number>> {
       }
       const detector320 = timings.get('onnx_detector320');
       if (detector320) {
-        const onnx = timings.get('onnx')!;
+        const onnxDefault = timings.get('onnx')!;
         out['calibrator.onnx_over_onnx_detector320.cpu'] =
-          Math.round((median(onnx.cpu) / median(detector320.cpu)) * 100) / 100;
+          Math.round((median(onnxDefault.cpu) / median(detector320.cpu)) * 100) / 100;
       }
       out[`calibrator.${backend}.tensors_after`] = tf.memory().numTensors;
     }
