@@ -57,6 +57,16 @@ export interface StackStatus {
   s3: { running: boolean; pid?: number; healthy: boolean };
 }
 
+/**
+ * SQLite's default rollback journal syncs the file several times per transaction, and the dev
+ * server commits one for every workflow and activity task, so a shard's hops from one stage to
+ * the next waited on the disk: with a write-ahead log, which syncs at checkpoints, they took
+ * about 40% less time on a 2-core machine. With synchronous=normal a commit survives any
+ * crash of the server process (the chaos suite SIGKILLs it); only a power cut may roll back the last
+ * few, which the farm's idempotent stages redo from storage.
+ */
+const TEMPORAL_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'] as const;
+
 function layout(config: DevStackConfig) {
   const proc = (name: string): ManagedProcess => ({
     name,
@@ -257,6 +267,7 @@ export async function devUp(
       String(config.temporalUiPort),
       '--db-filename',
       paths.temporalDb,
+      ...TEMPORAL_SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
       '--namespace',
       config.namespace,
       '--log-level',
@@ -290,6 +301,11 @@ export async function devUp(
   await ensureBucket(info, creds, paths.s3.logFile);
   await writeFile(paths.infoFile, `${JSON.stringify(info, null, 2)}\n`);
   return info;
+}
+
+/** Where the dev server keeps its state (an SQLite file), for tools that inspect it. */
+export function temporalDbFile(input: Partial<DevStackConfig> = {}): string {
+  return layout(DevStackConfigSchema.parse(input)).temporalDb;
 }
 
 export async function devDown(input: Partial<DevStackConfig> = {}): Promise<string[]> {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { devDown, devStatus, devUp } from '../infra/dev-stack';
+import { devDown, devStatus, devUp, temporalDbFile } from '../infra/dev-stack';
 import { DevStackError } from '../infra/errors';
 import { ensureTool } from '../infra/tools';
 import { TEST_STACK_CONFIG } from './global-setup';
@@ -26,6 +26,20 @@ describe('embedded dev stack', () => {
     expect(after.temporal.pid).toBe(before.temporal.pid);
     expect(after.s3.pid).toBe(before.s3.pid);
     expect(after.temporal.healthy && after.s3.healthy).toBe(true);
+  });
+
+  it("Temporal's SQLite store keeps a write-ahead log, not a rollback journal", async () => {
+    const { open } = await import('node:fs/promises');
+    const file = await open(temporalDbFile(TEST_STACK_CONFIG), 'r');
+    try {
+      const header = Buffer.alloc(20);
+      await file.read(header, 0, 20, 0);
+      expect(header.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+      // The file format's write and read versions: 1 for a rollback journal, 2 for WAL.
+      expect([header[18], header[19]]).toEqual([2, 2]);
+    } finally {
+      await file.close();
+    }
   });
 
   it('the servers listen on 127.0.0.1 only', async () => {
