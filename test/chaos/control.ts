@@ -64,14 +64,21 @@ export async function waitForState(
   }
 }
 
-/** Shards whose sidecar (the commit marker) is stored; 0 while versitygw is down on purpose. */
-export async function committedShards(client: FarmClient, spec: Spec): Promise<number> {
-  let n = 0;
-  try {
-    for await (const o of client.store(spec.output).list(runKeys(spec.runId).shardsPrefix))
-      if (shardOfSidecar(o.key) !== undefined) n++;
-  } catch {
-    // counted again on the next call
+/** The shards whose sidecar (the commit marker) is stored: committed, as the commit protocol defines it. */
+export async function committedShardSet(client: FarmClient, spec: Spec): Promise<Set<number>> {
+  const shards = new Set<number>();
+  for await (const o of client.store(spec.output).list(runKeys(spec.runId).shardsPrefix)) {
+    const shard = shardOfSidecar(o.key);
+    if (shard !== undefined) shards.add(shard);
   }
-  return n;
+  return shards;
+}
+
+/** How many shards are committed; 0 while versitygw is down on purpose. */
+export async function committedShards(client: FarmClient, spec: Spec): Promise<number> {
+  try {
+    return (await committedShardSet(client, spec)).size;
+  } catch {
+    return 0; // counted again on the next call
+  }
 }

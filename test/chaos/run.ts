@@ -17,7 +17,7 @@ import {
   incompleteUploads,
   readersSeeEveryKeyOnce,
 } from './checks';
-import { committedShards, synfarm, waitForState } from './control';
+import { committedShardSet, committedShards, synfarm, waitForState } from './control';
 import { S3_FAULTS, S3FaultProxy } from './fault-proxy';
 import { FaultInjector, type FaultLog, ROUND_FAULTS, shuffled } from './faults';
 import { memoryGrowthCheck } from './memory';
@@ -222,7 +222,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     checks.push(faultCoverage(injector.log, proxy, missed));
     const bytes = await compareWithReference(client, reference, disturbed);
     checks.push(bytes.check);
-    checks.push((await countShardExecutions(client, disturbed, since)).check);
+    const committed = await committedShardSet(client, disturbed);
+    checks.push((await countShardExecutions(client, disturbed, since, committed)).check);
     const uploads = await gcAndCountUploads(disturbed, cliEnv, { ...s3Options(), bucket: info.s3.bucket });
     checks.push(uploads.check);
     checks.push(
