@@ -2,8 +2,18 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeCls, decodeSamples, openRun, readRun, syntheticImages, writeSyntheticRun } from '../consumer';
+import {
+  decodeCls,
+  decodeImage,
+  decodeSamples,
+  openRun,
+  readRun,
+  syntheticImages,
+  writeSyntheticRun,
+} from '../consumer';
+import { jpegHeader } from '../consumer/jpeg-wasm';
 import { openStore } from '../storage';
 
 describe('decodeSamples', () => {
@@ -25,5 +35,45 @@ describe('decodeSamples', () => {
     }
     expect(decoded).toEqual(plain);
     expect(decoded).toHaveLength(12);
+  });
+});
+
+describe('decodeImage', () => {
+  const side = 112;
+  const pixels = Buffer.alloc(side * side * 3);
+  for (let p = 0; p < pixels.length; p++) pixels[p] = (p * 5 + (p % 11) * 13 + Math.floor(p / 301) * 7) % 256;
+  const raw = { raw: { width: side, height: side, channels: 3 as const } };
+  const sharpPixels = async (bytes: Buffer) => sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  const sample = (jpg: Buffer) => ({ __key__: '000000_000000', jpg: new Uint8Array(jpg) });
+
+  it("decodes a colour JPEG to sharp's own pixels, baseline and progressive", async () => {
+    for (const progressive of [false, true]) {
+      const jpg = await sharp(pixels, raw).jpeg({ progressive }).toBuffer();
+      expect(jpegHeader(jpg)).toEqual({ components: 3, icc: false }); // the wasm decoder's path
+      const want = await sharpPixels(jpg);
+      const got = await decodeImage(sample(jpg));
+      expect([got.width, got.height, got.channels]).toEqual([side, side, 3]);
+      expect(Buffer.from(got.data).equals(want.data)).toBe(true);
+    }
+  });
+
+  it('decodes greyscale, CMYK and profiled JPEGs as sharp does (to sRGB)', async () => {
+    for (const [make, components, icc] of [
+      [() => sharp(pixels, raw).toColourspace('b-w'), 1, false],
+      [() => sharp(pixels, raw).toColourspace('cmyk'), 4, false],
+      [() => sharp(pixels, raw).withIccProfile('p3'), 3, true],
+    ] as const) {
+      const jpg = await make().jpeg().toBuffer();
+      expect(jpegHeader(jpg)).toEqual({ components, icc });
+      const want = await sharpPixels(jpg);
+      const got = await decodeImage(sample(jpg));
+      expect([got.channels, Buffer.from(got.data).equals(want.data)]).toEqual([want.info.channels, true]);
+    }
+  });
+
+  it('rejects a truncated JPEG and decodes the next one', async () => {
+    const jpg = await sharp(pixels, raw).jpeg().toBuffer();
+    await expect(decodeImage(sample(jpg.subarray(0, 200)))).rejects.toThrow();
+    expect((await decodeImage(sample(jpg))).width).toBe(side);
   });
 });
