@@ -40,17 +40,28 @@ export interface RawImage {
   channels: number;
 }
 
+export interface DecodeOptions {
+  /** RGBA instead of RGB. */
+  alpha?: boolean;
+  /**
+   * Decode a colour JPEG without an ICC profile (what synfarm writes) on this thread, with mozjpeg
+   * in WebAssembly (./jpeg-wasm.ts): sharp's pixels without sharp's cost per call, but one image
+   * at a time. Default true; false sends it to sharp, which decodes on libuv's thread pool, so
+   * several decodes in flight use several cores.
+   */
+  onThisThread?: boolean;
+}
+
 /**
- * Decodes the image to raw RGB (or RGBA with `alpha`) pixels. A colour JPEG without an ICC profile,
- * which is what synfarm writes, goes to mozjpeg in WebAssembly (./jpeg-wasm.ts: sharp's pixels,
- * without sharp's cost per call); everything else goes to sharp. Shard images are small
+ * Decodes the image to raw RGB (or RGBA with `alpha`) pixels, the same pixels whichever decoder
+ * runs (see `onThisThread`); PNGs, greyscale, CMYK and profiled JPEGs go to sharp. Shard images are small
  * (112-512 px), so sharp's per-image overhead outweighs the decode itself: a JPEG has no alpha
  * to remove, so its pipeline is only the decode (a fifth less CPU per image), and sequential
  * read lets libvips stream the rows instead of buffering the image for random access.
  */
-export async function decodeImage(sample: Sample, options: { alpha?: boolean } = {}): Promise<RawImage> {
+export async function decodeImage(sample: Sample, options: DecodeOptions = {}): Promise<RawImage> {
   const { format, bytes } = imageBytes(sample);
-  if (format === 'jpg' && !options.alpha) {
+  if (format === 'jpg' && !options.alpha && options.onThisThread !== false) {
     const rgb = await decodeRgbJpeg(bytes);
     if (rgb) return rgb;
   }
@@ -73,18 +84,21 @@ export interface DecodedSample {
 }
 
 /**
- * Decodes a stream of samples with up to `concurrency` images in flight, in input order: sharp
- * decodes on libuv's thread pool, so a reader that waits for each image in turn leaves the
- * other cores idle (a data loader's prefetch, in one process).
+ * Decodes a stream of samples with up to `concurrency` images in flight, in input order. With
+ * more than one, sharp decodes them on libuv's thread pool, so a reader that waited for each
+ * image in turn would leave the other cores idle (a data loader's prefetch, in one process);
+ * with `concurrency: 1` (one loader process per core) each decodes on this thread in WebAssembly,
+ * which is faster per image.
  */
 export async function* decodeSamples(
   samples: AsyncIterable<Sample>,
   options: { concurrency?: number; alpha?: boolean } = {},
 ): AsyncGenerator<DecodedSample> {
   const limit = Math.max(1, options.concurrency ?? 4);
+  const decode: DecodeOptions = { alpha: options.alpha, onThisThread: limit === 1 };
   const inFlight: Promise<DecodedSample>[] = [];
   const start = (sample: Sample): Promise<DecodedSample> =>
-    decodeImage(sample, options).then((image) => ({
+    decodeImage(sample, decode).then((image) => ({
       sample,
       image,
       json: decodeJson(sample),

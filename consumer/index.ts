@@ -1,5 +1,6 @@
 export {
   type DecodedSample,
+  type DecodeOptions,
   decodeCls,
   decodeImage,
   decodeJson,

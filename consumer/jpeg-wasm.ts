@@ -6,7 +6,7 @@ import type { RawImage } from './decode';
 /**
  * Baseline and progressive JPEG decoding with mozjpeg built to WebAssembly. sharp decodes with the
  * same mozjpeg, to the same pixels, but spends about 1 ms per call before it decodes anything, so a
- * shard's 112-224 px faces decoded 1.5-5x faster here. Only 3-component (YCbCr or RGB) JPEGs
+ * shard's 112-224 px faces decoded 2-5x faster here. Only 3-component (YCbCr or RGB) JPEGs
  * without an ICC profile, the ones synfarm writes, come this way: sharp turns CMYK and profiled
  * images into sRGB through a colour profile, which libjpeg cannot, and a consumer must get the
  * same pixels whichever decoder ran.

@@ -51,9 +51,11 @@ describe('decodeImage', () => {
       const jpg = await sharp(pixels, raw).jpeg({ progressive }).toBuffer();
       expect(jpegHeader(jpg)).toEqual({ components: 3, icc: false }); // the wasm decoder's path
       const want = await sharpPixels(jpg);
-      const got = await decodeImage(sample(jpg));
-      expect([got.width, got.height, got.channels]).toEqual([side, side, 3]);
-      expect(Buffer.from(got.data).equals(want.data)).toBe(true);
+      for (const onThisThread of [true, false]) {
+        const got = await decodeImage(sample(jpg), { onThisThread });
+        expect([got.width, got.height, got.channels]).toEqual([side, side, 3]);
+        expect(Buffer.from(got.data).equals(want.data)).toBe(true);
+      }
     }
   });
 
