@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Sample } from '../webdataset';
 import { MissingFieldError } from './errors';
-import { decodeRgbJpeg } from './jpeg-wasm';
+import { decodeRgbJpeg, loadJpegDecoder } from './jpeg-wasm';
 
 const decoder = new TextDecoder();
 
@@ -44,7 +44,7 @@ export interface DecodeOptions {
   /** RGBA instead of RGB. */
   alpha?: boolean;
   /**
-   * Decode a colour JPEG without an ICC profile (what synfarm writes) on this thread, with mozjpeg
+   * Decode a colour JPEG without an ICC profile (what synfarm writes) on this thread, with libjpeg-turbo
    * in WebAssembly (./jpeg-wasm.ts): sharp's pixels without sharp's cost per call, but one image
    * at a time. Default true; false sends it to sharp, which decodes on libuv's thread pool, so
    * several decodes in flight use several cores.
@@ -96,6 +96,8 @@ export async function* decodeSamples(
 ): AsyncGenerator<DecodedSample> {
   const limit = Math.max(1, options.concurrency ?? 4);
   const decode: DecodeOptions = { alpha: options.alpha, onThisThread: limit === 1 };
+  // Not awaited: a failure to load surfaces on the first decode that needs the decoder.
+  if (decode.onThisThread && !decode.alpha) loadJpegDecoder().catch(() => {});
   const inFlight: Promise<DecodedSample>[] = [];
   const start = (sample: Sample): Promise<DecodedSample> =>
     decodeImage(sample, decode).then((image) => ({
