@@ -10,7 +10,19 @@ import { compare, type Figures, type MaybeSide } from './compare';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SHARDS = [250, 250, 250, 250, 250, 250];
+/**
+ * 24 shards of 250 samples by default (SYNFARM_BENCH_CONSUMER_SHARDS sets the count). A loader
+ * reads for hours; with 6 shards a TS process's one-time start-up inside the window (V8 compiling
+ * the JPEG decoder and warming the reader, about 0.25 s) was a quarter of its time.
+ */
+const SHARDS: number[] = Array(shardCount(process.env.SYNFARM_BENCH_CONSUMER_SHARDS)).fill(250);
+
+function shardCount(value: string | undefined): number {
+  const count = Number(value ?? 24);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`SYNFARM_BENCH_CONSUMER_SHARDS must be a whole number of shards >= 1; got "${value}"`);
+  return count;
+}
 
 export interface BenchConsumerArgs {
   /** S3 options for the run's store (endpoint, region, credentials), e.g. the dev stack's. */
@@ -65,7 +77,7 @@ async function pythonCannotRun(): Promise<string | undefined> {
  * (rank r of N takes its share), each process decoding one image at a time. Without decoding
  * (bytes only) and with it (JPEG to pixels via sharp / PIL, json and cls parsed). Each pair is
  * interleaved, 3 times; the ratio is TS throughput / Python throughput (> 1: TS is faster).
- * Without arguments it writes a synthetic run (6 shards x 250 samples of 112-px JPEGs) into a
+ * Without arguments it writes a synthetic run (SHARDS, 250 samples each, of 112-px JPEGs) into a
  * temp folder; pass a run on the dev stack's S3 to measure over the network path.
  */
 export async function benchConsumer(args?: BenchConsumerArgs): Promise<Figures> {
