@@ -54,10 +54,13 @@ export interface DecodeOptions {
 
 /**
  * Decodes the image to raw RGB (or RGBA with `alpha`) pixels, the same pixels whichever decoder
- * runs (see `onThisThread`); PNGs, greyscale, CMYK and profiled JPEGs go to sharp. Shard images are small
- * (112-512 px), so sharp's per-image overhead outweighs the decode itself: a JPEG has no alpha
- * to remove, so its pipeline is only the decode (a fifth less CPU per image), and sequential
- * read lets libvips stream the rows instead of buffering the image for random access.
+ * runs (see `onThisThread`). PNGs, greyscale, CMYK and profiled JPEGs, and any JPEG the
+ * WebAssembly decoder declines (./jpeg-wasm.ts), go to sharp, so a bad image gets sharp's error.
+ * Corrupt scan data that both decoders accept may decode differently: a reader with `verify`
+ * checks each shard's sha256 first. Shard images are small (112-512 px), so sharp's per-image
+ * overhead outweighs the decode itself: a JPEG has no alpha to remove, so its pipeline is only
+ * the decode (a fifth less CPU per image), and sequential read lets libvips stream the rows
+ * instead of buffering the image for random access.
  */
 export async function decodeImage(sample: Sample, options: DecodeOptions = {}): Promise<RawImage> {
   const { format, bytes } = imageBytes(sample);

@@ -1,7 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,8 +13,10 @@ import {
   syntheticImages,
   writeSyntheticRun,
 } from '../consumer';
-import { jpegHeader } from '../consumer/jpeg-wasm';
+import { jpegHeader, jpegWasmStats } from '../consumer/jpeg-wasm';
 import { openStore } from '../storage';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/jpeg', import.meta.url));
 
 describe('decodeSamples', () => {
   it('decodes every sample with several in flight and keeps the reader order', async () => {
@@ -80,21 +82,77 @@ describe('decodeImage', () => {
     }
   });
 
-  it('rejects a truncated JPEG and decodes the next one', async () => {
+  it("rejects a truncated JPEG with sharp's error and decodes the next one", async () => {
     const jpg = await sharp(pixels, raw).jpeg().toBuffer();
-    await expect(decodeImage(sample(jpg.subarray(0, 200)))).rejects.toThrow(/JPEG decode failed/);
+    for (const cut of [200, 400, jpg.length - 10]) {
+      await expect(decodeImage(sample(jpg.subarray(0, cut)))).rejects.toThrow(/VipsJpeg/);
+    }
     expect((await decodeImage(sample(jpg))).width).toBe(side);
   });
 
-  it('decodes the same pixels after many JPEGs that libjpeg gave up on', async () => {
-    // Cut inside the Huffman tables: libjpeg aborts with longjmp, which unwinds the decoder's
-    // stack without restoring it. An instance kept after that fails within a few hundred.
-    const jpg = await sharp(pixels, raw).jpeg().toBuffer();
-    expect(jpegHeader(jpg.subarray(0, 200)).components).toBe(3);
-    const want = await sharpPixels(jpg);
-    for (let i = 0; i < 1000; i++) {
-      await expect(decodeImage(sample(jpg.subarray(0, 200)))).rejects.toThrow(/corrupt or truncated/);
+  it('leaves to sharp what libjpeg-turbo 2.0 lacks: arithmetic coding, 3x1 sampling', async () => {
+    for (const name of ['arithmetic.jpg', 'sampling-3x1.jpg']) {
+      const jpg = await readFile(path.join(FIXTURES, name));
+      expect(jpegHeader(jpg)).toEqual({ components: 3, icc: false });
+      const declined = jpegWasmStats().declined;
+      const got = await decodeImage(sample(jpg));
+      expect(Buffer.from(got.data).equals((await sharpPixels(jpg)).data), name).toBe(true);
+      expect(jpegWasmStats().declined, name).toBe(declined + 1);
     }
-    expect(Buffer.from((await decodeImage(sample(jpg))).data).equals(want.data)).toBe(true);
+  });
+
+  it('sees an ICC profile placed after the frame header', async () => {
+    const profiled = await sharp(pixels, raw).withIccProfile('p3').jpeg().toBuffer();
+    const moved = moveSegmentAfterFrame(profiled, 0xe2);
+    expect(jpegHeader(moved)).toEqual({ components: 3, icc: true });
+    const want = await sharpPixels(moved);
+    expect(Buffer.from((await decodeImage(sample(moved))).data).equals(want.data)).toBe(true);
+  });
+
+  it('declines a frame too large for it without touching its memory, and decodes on', async () => {
+    // 45761 x 62571 x 3 wraps to 1 in 32 bits: a decoder that trusted it would write past a 1-byte buffer.
+    const jpg = await sharp(pixels, raw).jpeg().toBuffer();
+    const huge = Buffer.from(jpg);
+    const sof = huge.indexOf(Buffer.from([0xff, 0xc0]));
+    huge.writeUInt16BE(62571, sof + 5);
+    huge.writeUInt16BE(45761, sof + 7);
+    const want = (await sharpPixels(jpg)).data;
+    const instances = jpegWasmStats().instances;
+    for (let i = 0; i < 10; i++) {
+      await expect(decodeImage(sample(huge))).rejects.toThrow(/pixel limit|VipsJpeg/);
+      expect(Buffer.from((await decodeImage(sample(jpg))).data).equals(want)).toBe(true);
+    }
+    expect(jpegWasmStats().instances).toBe(instances);
+  });
+
+  it('decodes the same pixels after many JPEGs libjpeg gave up on, also with decodes in flight', async () => {
+    // libjpeg aborts with longjmp from inside the scan; an instance kept after that (its C stack
+    // pointer never restored) decodes wrongly within about 50 of these.
+    const bad = await readFile(path.join(FIXTURES, 'aborts-in-scan.jpg'));
+    const jpg = await sharp(pixels, raw).jpeg().toBuffer();
+    const want = (await sharpPixels(jpg)).data;
+    const instances = jpegWasmStats().instances;
+    for (let i = 0; i < 300; i++) {
+      await expect(decodeImage(sample(bad))).rejects.toThrow(/VipsJpeg/);
+      expect(Buffer.from((await decodeImage(sample(jpg))).data).equals(want)).toBe(true);
+    }
+    expect(jpegWasmStats().instances).toBe(instances + 300);
+    const batch = Array.from({ length: 400 }, (_, i) => (i % 4 === 3 ? jpg : bad));
+    const results = await Promise.allSettled(batch.map((b) => decodeImage(sample(b))));
+    results.forEach((r, i) => {
+      if (batch[i] === jpg)
+        expect(r.status === 'fulfilled' && Buffer.from(r.value.data).equals(want)).toBe(true);
+      else expect(r.status).toBe('rejected');
+    });
   });
 });
+
+/** The JPEG with its first segment of `marker` moved to just after the frame header (SOF0). */
+function moveSegmentAfterFrame(jpg: Buffer, marker: number): Buffer {
+  const at = jpg.indexOf(Buffer.from([0xff, marker]));
+  const segment = jpg.subarray(at, at + 2 + jpg.readUInt16BE(at + 2));
+  const rest = Buffer.concat([jpg.subarray(0, at), jpg.subarray(at + segment.length)]);
+  const sof = rest.indexOf(Buffer.from([0xff, 0xc0]));
+  const afterSof = sof + 2 + rest.readUInt16BE(sof + 2);
+  return Buffer.concat([rest.subarray(0, afterSof), segment, rest.subarray(afterSof)]);
+}
