@@ -75,8 +75,8 @@ async function pythonCannotRun(): Promise<string | undefined> {
  * Read throughput over the same committed shards: synfarm's reader against Python's webdataset,
  * with the same parallelism on both sides: one process each, then one process per core each
  * (rank r of N takes its share), each process decoding one image at a time. Without decoding
- * (bytes only) and with it (JPEG to pixels via sharp / PIL, json and cls parsed). Each pair is
- * interleaved, 3 times; the ratio is TS throughput / Python throughput (> 1: TS is faster).
+ * (bytes only) and with it (JPEG to pixels via decodeImage / PIL, json and cls parsed). Each pair is
+ * interleaved, 5 times; the ratio is TS throughput / Python throughput (> 1: TS is faster).
  * Without arguments it writes a synthetic run (SHARDS, 250 samples each, of 112-px JPEGs) into a
  * temp folder; pass a run on the dev stack's S3 to measure over the network path.
  */
@@ -176,6 +176,8 @@ export async function benchConsumer(args?: BenchConsumerArgs): Promise<Figures> 
             name: `consumer.${decode ? 'decode' : 'bytes'}.${processes}_process${processes > 1 ? 'es' : ''}`,
             sides: [ts, python],
             ratio: 'rate',
+            // Five, not three: on a shared machine one side's median moved by a quarter between runs.
+            repetitions: 5,
             cpu: false,
             work: { count: samples, unit: 'samples' },
           }),
