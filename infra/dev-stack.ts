@@ -60,8 +60,9 @@ export interface StackStatus {
 /**
  * SQLite's default rollback journal syncs the file several times per transaction, and the dev
  * server commits one for every workflow and activity task, so a shard's hops from one stage to
- * the next waited on the disk: with a write-ahead log, which syncs at checkpoints, they took
- * about 40% less time on a 2-core machine. With synchronous=normal a commit survives any
+ * the next waited on the disk. With a write-ahead log, which syncs at checkpoints, a run of
+ * 16-sample default-pipeline shards took 15% less time on a 2-core machine, one of 256-sample
+ * testpattern shards 3% less (the README's figures). With synchronous=normal a commit survives any
  * crash of the server process (the chaos suite SIGKILLs it); only a power cut may roll back the last
  * few, which the farm's idempotent stages redo from storage.
  */

@@ -92,7 +92,8 @@ export interface ExecutionCount {
  * Temporal (the server was down, the worker was killed) and the run is cancelled before the
  * retry: the resumed run finds the shard committed in storage and starts no workflow for it,
  * as the guarantees ask ("a run resumes from its committed shards"). `committed` is the set of
- * shards whose tar is in storage; the byte-identical check holds those tars to the reference.
+ * shards whose sidecar (the commit marker) is stored; the byte-identical check holds their tars
+ * to the reference.
  */
 export async function countShardExecutions(
   client: FarmClient,
