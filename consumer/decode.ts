@@ -52,6 +52,11 @@ export interface DecodeOptions {
   onThisThread?: boolean;
 }
 
+/** Whether a JPEG decoded with these options goes to the WebAssembly decoder first. */
+function triesWasm(options: DecodeOptions): boolean {
+  return !options.alpha && options.onThisThread !== false;
+}
+
 /**
  * Decodes the image to raw RGB (or RGBA with `alpha`) pixels, the same pixels whichever decoder
  * runs (see `onThisThread`). PNGs, greyscale, CMYK and profiled JPEGs, and any JPEG the
@@ -64,7 +69,7 @@ export interface DecodeOptions {
  */
 export async function decodeImage(sample: Sample, options: DecodeOptions = {}): Promise<RawImage> {
   const { format, bytes } = imageBytes(sample);
-  if (format === 'jpg' && !options.alpha && options.onThisThread !== false) {
+  if (format === 'jpg' && triesWasm(options)) {
     const rgb = await decodeRgbJpeg(bytes);
     if (rgb) return rgb;
   }
@@ -99,8 +104,8 @@ export async function* decodeSamples(
 ): AsyncGenerator<DecodedSample> {
   const limit = Math.max(1, options.concurrency ?? 4);
   const decode: DecodeOptions = { alpha: options.alpha, onThisThread: limit === 1 };
-  // Not awaited: a failure to load surfaces on the first decode that needs the decoder.
-  if (decode.onThisThread && !decode.alpha) loadJpegDecoder().catch(() => {});
+  // Not awaited, and it never rejects: a decoder that cannot load leaves every image to sharp.
+  if (triesWasm(decode)) void loadJpegDecoder();
   const inFlight: Promise<DecodedSample>[] = [];
   const start = (sample: Sample): Promise<DecodedSample> =>
     decodeImage(sample, decode).then((image) => ({

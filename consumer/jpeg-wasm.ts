@@ -21,7 +21,7 @@ interface Wasm {
   compile(bytes: Uint8Array): Promise<WasmModule>;
   Instance: new (
     module: WasmModule,
-    imports: Record<string, Record<string, () => number>>,
+    imports: Record<string, Record<string, (...args: number[]) => number>>,
   ) => { exports: unknown };
 }
 type WasmModule = { readonly __brand: 'WebAssembly.Module' };
@@ -107,12 +107,12 @@ function turboJpeg(module: WasmModule): TurboJpeg {
       },
     },
     wasi_snapshot_preview1: {
-      environ_sizes_get: ((count: number, size: number) => {
+      environ_sizes_get: (count: number, size: number) => {
         const view = new DataView(exports!.memory.buffer);
         view.setUint32(count, 0, true);
         view.setUint32(size, 0, true);
         return 0;
-      }) as () => number,
+      },
       environ_get: unused('environ_get'),
       proc_exit: unused('proc_exit'),
       fd_close: unused('fd_close'),
