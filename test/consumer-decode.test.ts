@@ -14,6 +14,8 @@ import {
   writeSyntheticRun,
 } from '../consumer';
 import { jpegHeader, jpegWasmStats } from '../consumer/jpeg-wasm';
+import { renderOne } from '../models/procedural';
+import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { openStore } from '../storage';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/jpeg', import.meta.url));
@@ -66,6 +68,18 @@ describe('decodeImage', () => {
         expect(Buffer.from(got.data).equals(want.data)).toBe(true);
       }
     }
+  });
+
+  it("decodes the default pipeline's procedural faces on the wasm path, to sharp's pixels", async () => {
+    const decoded = jpegWasmStats().decoded;
+    for (const [seed, className] of AFFECTNET_CLASSES.entries()) {
+      const { bytes } = await renderOne({ className, seed });
+      const want = await sharpPixels(Buffer.from(bytes));
+      const got = await decodeImage({ __key__: '000000_000000', jpg: bytes });
+      expect([got.width, got.height], className).toEqual([224, 224]);
+      expect(Buffer.from(got.data).equals(want.data), className).toBe(true);
+    }
+    expect(jpegWasmStats().decoded).toBe(decoded + AFFECTNET_CLASSES.length);
   });
 
   it('decodes greyscale, CMYK and profiled JPEGs as sharp does (to sRGB)', async () => {
