@@ -199,6 +199,7 @@ export function createCommit(deps: ActivityDeps, runContext: (r: ShardRef) => Pr
       await ctx.store.putStream(ctx.keys.shardTar(ref.shard), digestingStream(writeTar(samples()), digest), {
         contentType: 'application/x-tar',
         signal: cancellationSignal(),
+        sha256: digest.ended,
       });
       const plannedByClass = ctx.shardClassCounts(ref.shard);
       const planned = plannedByClass.reduce((a, b) => a + b, 0);

@@ -1,5 +1,18 @@
 import type { Readable } from 'node:stream';
 
+/** How a streamed object is written (ObjectStore.putStream). */
+export interface PutStreamOptions {
+  contentType?: string;
+  signal?: AbortSignal;
+  /**
+   * The body's SHA-256 (hex), for a caller that hashes the bytes as they stream past: called once
+   * the body has ended, it returns the digest, or undefined when it has none. On S3 an object sent
+   * as one PutObject is then signed and checksummed with it instead of being hashed twice more
+   * (SigV4's payload hash and the CRC32), and the server refuses it if the bytes disagree.
+   */
+  sha256?: () => string | undefined;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -21,7 +34,7 @@ export interface ObjectStore {
   putStream(
     key: string,
     body: Readable | AsyncIterable<Uint8Array>,
-    options?: { contentType?: string; signal?: AbortSignal },
+    options?: PutStreamOptions,
   ): Promise<{ bytes: number }>;
   /** Writes only if the key does not exist yet; returns false when it already did. */
   putIfAbsent(key: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<boolean>;

@@ -23,6 +23,9 @@ export interface StreamUpload {
    */
   buffers: PartBuffers;
   signal?: AbortSignal;
+  /** The body's SHA-256 (hex) once it has ended, when the caller hashed it (PutStreamOptions). */
+  sha256?: () => string | undefined;
+  server: ServerTraits;
 }
 
 /**
@@ -61,7 +64,7 @@ export async function uploadStream(
   upload: StreamUpload,
   body: AsyncIterable<Uint8Array | string>,
 ): Promise<{ bytes: number }> {
-  const { client, bucket, key, contentType, signal } = upload;
+  const { client, signal } = upload;
   const { partSize } = upload.buffers;
   const parts = new Parts(upload, (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED');
   let part = parts.buffer();
@@ -89,8 +92,7 @@ export async function uploadStream(
     }
     if (!parts.started) {
       signal?.throwIfAborted();
-      const Body = part.subarray(0, filled);
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, Body }));
+      await putObject(upload, part.subarray(0, filled));
     } else {
       await parts.send(part, filled);
       await parts.complete(signal);
@@ -102,6 +104,51 @@ export async function uploadStream(
   } finally {
     parts.release();
   }
+}
+
+/** What a store has learnt of its server, shared by its uploads. */
+export interface ServerTraits {
+  /** It stored an object without confirming the SHA-256 checksum sent with it. */
+  ignoresChecksums: boolean;
+}
+
+/**
+ * The PutObject of a body that fits one part. With the caller's SHA-256 the body goes with it as
+ * S3's checksum and is not hashed again here: the SDK would otherwise hash it twice (SHA-256 for
+ * SigV4's payload hash, CRC32 for its checksum) and the server twice more to check them. The
+ * payload goes as UNSIGNED-PAYLOAD yet stays bound to the signature: the checksum header is signed,
+ * and the server refuses a body that does not match it. A server that does not confirm the
+ * checksum in its answer may not have checked it, so the body goes again with the digest as its
+ * signed payload hash, which every SigV4 server checks, as do all later uploads to that server.
+ */
+async function putObject(upload: StreamUpload, Body: Buffer): Promise<void> {
+  const { client, bucket, key, contentType } = upload;
+  const hex = upload.sha256?.();
+  const input = { Bucket: bucket, Key: key, ContentType: contentType, Body };
+  if (!hex) {
+    await client.send(new PutObjectCommand(input));
+    return;
+  }
+  const ChecksumSHA256 = Buffer.from(hex, 'hex').toString('base64');
+  const send = (payloadHash: string) => {
+    const command = new PutObjectCommand({ ...input, ChecksumSHA256 });
+    // The signer takes a payload hash it finds in the headers instead of hashing the body.
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash;
+        return next(args);
+      },
+      { step: 'build', name: 'synfarmPayloadHash' },
+    );
+    return client.send(command);
+  };
+  if (!upload.server.ignoresChecksums) {
+    const stored = await send('UNSIGNED-PAYLOAD');
+    if (stored.ChecksumSHA256 === ChecksumSHA256) return;
+    upload.server.ignoresChecksums = true;
+  }
+  await send(hex);
 }
 
 /** The parts of one multipart upload: created at the first part, sent queueSize at a time. */

@@ -16,10 +16,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ObjectNotFoundError, StoreOptionError, StoreRequestError } from './errors';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
-import type { ObjectInfo, ObjectStore } from './object-store';
+import type { ObjectInfo, ObjectStore, PutStreamOptions } from './object-store';
 import { redact } from './redact';
 import { isBodylessHeadError, mapS3Error, sdkErrorSummary } from './s3-errors';
-import { PartBuffers, uploadStream } from './s3-multipart';
+import { PartBuffers, type ServerTraits, uploadStream } from './s3-multipart';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -61,6 +61,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #config: S3StoreConfig;
   readonly #client: S3Client;
   readonly #partBuffers: PartBuffers;
+  readonly #server: ServerTraits = { ignoresChecksums: false };
   #bucketChecked = false;
   #conditionalWrites: Promise<boolean> | undefined;
   #ifMatchWrites: Promise<boolean> | undefined;
@@ -101,7 +102,7 @@ export class S3ObjectStore implements ObjectStore {
   async putStream(
     key: string,
     body: Readable | AsyncIterable<Uint8Array>,
-    options?: { contentType?: string; signal?: AbortSignal },
+    options?: PutStreamOptions,
   ): Promise<{ bytes: number }> {
     assertValidKey(key);
     options?.signal?.throwIfAborted();
@@ -115,6 +116,8 @@ export class S3ObjectStore implements ObjectStore {
           queueSize: this.#config.queueSize,
           buffers: this.#partBuffers,
           signal: options?.signal,
+          sha256: options?.sha256,
+          server: this.#server,
         },
         body,
       );

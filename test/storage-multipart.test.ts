@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore, type S3ObjectStore, type StoreOptions } from '../storage';
 import { S3FaultProxy } from './chaos/fault-proxy';
@@ -153,6 +161,96 @@ describe('S3 multipart upload', () => {
     );
     expect(await store.head('shard.tar')).toBeNull();
     expect(await unfinishedUploads(store)).toEqual([]);
+  });
+
+  it("a one-part body sent with the caller's SHA-256 is stored; the server refuses it when the digest disagrees", async () => {
+    const store = open({ queueSize: 2 });
+    const commands: string[] = [];
+    store.observeRequests((command) => commands.push(command));
+    const total = 3 * MiB + 17;
+    const right = sha256(await bytesOf(body(total, 64 * 1024)));
+    await store.putStream('shard.tar', body(total, 64 * 1024), { sha256: () => right });
+    expect(commands).toEqual(['PutObjectCommand']);
+    expect(sha256(await store.get('shard.tar'))).toBe(right);
+
+    // The digest of other bytes: versitygw checks the body against it and stores nothing.
+    const wrong = sha256(await bytesOf(body(total, 64 * 1024, 1)));
+    await expect(
+      store.putStream('other.tar', body(total, 64 * 1024), { sha256: () => wrong }),
+    ).rejects.toThrow();
+    expect(await store.head('other.tar')).toBeNull();
+  });
+
+  it('a one-part body sent unsigned with its SHA-256 checksum cannot be swapped in transit, and goes again signed to a server that does not confirm the checksum', async () => {
+    // TEST DOUBLE: a recorder stands in for S3 to capture the signed request as the store sends
+    // it; the captured request is then replayed to the real versitygw, as an attacker on the path
+    // would, unchanged and tampered with.
+    const captured: { headers: IncomingHttpHeaders; path: string; body: Buffer }[] = [];
+    const recorder = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        captured.push({ headers: req.headers, path: req.url ?? '/', body: Buffer.concat(chunks) });
+        res.writeHead(200, { etag: '"recorded"' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = recorder.address() as AddressInfo;
+      const { s3 } = testStack();
+      const store = openStore(`s3://${s3.bucket}/multipart-${randomUUID()}`, {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: s3.region,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        maxAttempts: 1,
+      }) as S3ObjectStore;
+      const data = await bytesOf(body(MiB + 5, 64 * 1024));
+      await store.putStream('shard.tar', body(MiB + 5, 64 * 1024), { sha256: () => sha256(data) });
+      store.destroy();
+      const [sent, resent] = captured;
+      expect(sent!.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+      expect(sent!.headers['x-amz-checksum-sha256']).toBe(
+        Buffer.from(sha256(data), 'hex').toString('base64'),
+      );
+      // The recorder, like a server that ignores S3 checksums, did not confirm it: the same bytes
+      // went again, with the digest as the signed payload hash.
+      expect(captured).toHaveLength(2);
+      expect(resent!.headers['x-amz-content-sha256']).toBe(sha256(data));
+      expect(sha256(resent!.body)).toBe(sha256(data));
+
+      const replay = (bodyBytes: Buffer, checksum?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const { hostname, port: s3Port } = new URL(s3.endpoint);
+          const sent = captured[0]!;
+          const headers: IncomingHttpHeaders = {
+            ...sent.headers,
+            'content-length': String(bodyBytes.length),
+          };
+          if (checksum) headers['x-amz-checksum-sha256'] = checksum;
+          const req = httpRequest(
+            { hostname, port: s3Port, method: 'PUT', path: sent.path, headers },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.end(bodyBytes);
+        });
+      const other = Buffer.from(data);
+      other[12345] = (other[12345]! + 1) & 255;
+      const otherChecksum = Buffer.from(sha256(other), 'hex').toString('base64');
+      expect(await replay(other)).toBe(400); // other bytes: the checksum does not match
+      expect(await replay(other, otherChecksum)).toBe(403); // their checksum too: the signature breaks
+      const Key = `${store.prefix}shard.tar`;
+      await expect(client.send(new HeadObjectCommand({ Bucket: store.bucket, Key }))).rejects.toThrow();
+      expect(await replay(data)).toBe(200); // the request as sent is accepted
+      const stored = await client.send(new GetObjectCommand({ Bucket: store.bucket, Key }));
+      expect(sha256(await stored.Body!.transformToByteArray())).toBe(sha256(data));
+      await client.send(new DeleteObjectCommand({ Bucket: store.bucket, Key }));
+    } finally {
+      recorder.close();
+    }
   });
 
   it('a body of exactly one part is one PutObject', async () => {

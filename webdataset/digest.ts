@@ -23,6 +23,9 @@ export class StreamDigest {
     return this.hex !== undefined;
   }
 
+  /** Hex sha256 once the stream has ended, else undefined (PutStreamOptions.sha256 takes this). */
+  readonly ended = (): string | undefined => this.hex;
+
   /** Hex sha256 of every byte that passed; only once the stream has ended, never of a partial one. */
   get sha256(): string {
     if (this.hex === undefined) {
