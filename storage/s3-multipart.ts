@@ -4,11 +4,11 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { abortable } from './abortable';
+import { putObject, type ServerTraits } from './s3-put-object';
 
 export interface StreamUpload {
   client: S3Client;
@@ -66,7 +66,8 @@ export async function uploadStream(
 ): Promise<{ bytes: number }> {
   const { client, signal } = upload;
   const { partSize } = upload.buffers;
-  const parts = new Parts(upload, (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED');
+  const checksums = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+  const parts = new Parts(upload, checksums);
   let part = parts.buffer();
   let filled = 0;
   let bytes = 0;
@@ -92,7 +93,7 @@ export async function uploadStream(
     }
     if (!parts.started) {
       signal?.throwIfAborted();
-      await putObject(upload, part.subarray(0, filled));
+      await putObject(upload, part.subarray(0, filled), checksums);
     } else {
       await parts.send(part, filled);
       await parts.complete(signal);
@@ -104,51 +105,6 @@ export async function uploadStream(
   } finally {
     parts.release();
   }
-}
-
-/** What a store has learnt of its server, shared by its uploads. */
-export interface ServerTraits {
-  /** It stored an object without confirming the SHA-256 checksum sent with it. */
-  ignoresChecksums: boolean;
-}
-
-/**
- * The PutObject of a body that fits one part. With the caller's SHA-256 the body goes with it as
- * S3's checksum and is not hashed again here: the SDK would otherwise hash it twice (SHA-256 for
- * SigV4's payload hash, CRC32 for its checksum) and the server twice more to check them. The
- * payload goes as UNSIGNED-PAYLOAD yet stays bound to the signature: the checksum header is signed,
- * and the server refuses a body that does not match it. A server that does not confirm the
- * checksum in its answer may not have checked it, so the body goes again with the digest as its
- * signed payload hash, which every SigV4 server checks, as do all later uploads to that server.
- */
-async function putObject(upload: StreamUpload, Body: Buffer): Promise<void> {
-  const { client, bucket, key, contentType } = upload;
-  const hex = upload.sha256?.();
-  const input = { Bucket: bucket, Key: key, ContentType: contentType, Body };
-  if (!hex) {
-    await client.send(new PutObjectCommand(input));
-    return;
-  }
-  const ChecksumSHA256 = Buffer.from(hex, 'hex').toString('base64');
-  const send = (payloadHash: string) => {
-    const command = new PutObjectCommand({ ...input, ChecksumSHA256 });
-    // The signer takes a payload hash it finds in the headers instead of hashing the body.
-    command.middlewareStack.add(
-      (next) => (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash;
-        return next(args);
-      },
-      { step: 'build', name: 'synfarmPayloadHash' },
-    );
-    return client.send(command);
-  };
-  if (!upload.server.ignoresChecksums) {
-    const stored = await send('UNSIGNED-PAYLOAD');
-    if (stored.ChecksumSHA256 === ChecksumSHA256) return;
-    upload.server.ignoresChecksums = true;
-  }
-  await send(hex);
 }
 
 /** The parts of one multipart upload: created at the first part, sent queueSize at a time. */

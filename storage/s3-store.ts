@@ -19,7 +19,8 @@ import { assertValidKey, assertValidPrefix, assertValidRange } from './keys';
 import type { ObjectInfo, ObjectStore, PutStreamOptions } from './object-store';
 import { redact } from './redact';
 import { isBodylessHeadError, mapS3Error, sdkErrorSummary } from './s3-errors';
-import { PartBuffers, type ServerTraits, uploadStream } from './s3-multipart';
+import { PartBuffers, uploadStream } from './s3-multipart';
+import type { ServerTraits } from './s3-put-object';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -61,7 +62,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #config: S3StoreConfig;
   readonly #client: S3Client;
   readonly #partBuffers: PartBuffers;
-  readonly #server: ServerTraits = { ignoresChecksums: false };
+  readonly #server: ServerTraits = {};
   #bucketChecked = false;
   #conditionalWrites: Promise<boolean> | undefined;
   #ifMatchWrites: Promise<boolean> | undefined;

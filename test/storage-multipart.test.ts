@@ -163,94 +163,147 @@ describe('S3 multipart upload', () => {
     expect(await unfinishedUploads(store)).toEqual([]);
   });
 
-  it("a one-part body sent with the caller's SHA-256 is stored; the server refuses it when the digest disagrees", async () => {
+  it("one-part bodies sent with the caller's SHA-256 are stored; the server refuses one whose digest disagrees", async () => {
     const store = open({ queueSize: 2 });
     const commands: string[] = [];
     store.observeRequests((command) => commands.push(command));
     const total = 3 * MiB + 17;
     const right = sha256(await bytesOf(body(total, 64 * 1024)));
-    await store.putStream('shard.tar', body(total, 64 * 1024), { sha256: () => right });
-    expect(commands).toEqual(['PutObjectCommand']);
-    expect(sha256(await store.get('shard.tar'))).toBe(right);
-
-    // The digest of other bytes: versitygw checks the body against it and stores nothing.
     const wrong = sha256(await bytesOf(body(total, 64 * 1024, 1)));
+    // The first upload goes signed, the later ones unsigned (versitygw confirms checksums).
+    for (const name of ['first.tar', 'second.tar']) {
+      await store.putStream(name, body(total, 64 * 1024), { sha256: () => right });
+      expect(sha256(await store.get(name))).toBe(right);
+    }
+    expect(commands.filter((c) => c === 'PutObjectCommand')).toHaveLength(2);
+    // The digest of other bytes: versitygw checks the body against it and stores nothing.
     await expect(
       store.putStream('other.tar', body(total, 64 * 1024), { sha256: () => wrong }),
     ).rejects.toThrow();
     expect(await store.head('other.tar')).toBeNull();
   });
 
-  it('a one-part body sent unsigned with its SHA-256 checksum cannot be swapped in transit, and goes again signed to a server that does not confirm the checksum', async () => {
-    // TEST DOUBLE: a recorder stands in for S3 to capture the signed request as the store sends
-    // it; the captured request is then replayed to the real versitygw, as an attacker on the path
-    // would, unchanged and tampered with.
-    const captured: { headers: IncomingHttpHeaders; path: string; body: Buffer }[] = [];
+  describe('one-part bodies with their SHA-256, seen on the wire', () => {
+    // TEST DOUBLE: a recorder stands in for S3 to capture signed requests as a store sends them
+    // and to answer as servers of other kinds would; a captured request is then replayed to the
+    // real versitygw, as an attacker on the path would, unchanged and tampered with.
+    type Answer = 'confirm' | 'ignore' | 'deny-unsigned';
+    let answer: Answer = 'confirm';
+    type Captured = { headers: IncomingHttpHeaders; path: string; body: Buffer };
+    const captured: Captured[] = [];
     const recorder = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         captured.push({ headers: req.headers, path: req.url ?? '/', body: Buffer.concat(chunks) });
-        res.writeHead(200, { etag: '"recorded"' }).end();
+        const checksum = req.headers['x-amz-checksum-sha256'];
+        if (answer === 'deny-unsigned' && req.headers['x-amz-content-sha256'] === 'UNSIGNED-PAYLOAD') {
+          res.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+          return;
+        }
+        const echo =
+          answer !== 'ignore' && typeof checksum === 'string' ? { 'x-amz-checksum-sha256': checksum } : {};
+        res.writeHead(200, { etag: '"recorded"', ...echo }).end();
       });
     });
-    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = recorder.address() as AddressInfo;
+    beforeAll(() => new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve)));
+    afterAll(() => new Promise<void>((resolve) => recorder.close(() => resolve())));
+
+    const data = () => bytesOf(body(MiB + 5, 64 * 1024));
+    function recorded(): S3ObjectStore {
       const { s3 } = testStack();
-      const store = openStore(`s3://${s3.bucket}/multipart-${randomUUID()}`, {
-        endpoint: `http://127.0.0.1:${port}`,
+      return openStore(`s3://${s3.bucket}/multipart-${randomUUID()}`, {
+        endpoint: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
         region: s3.region,
         credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
         maxAttempts: 1,
       }) as S3ObjectStore;
-      const data = await bytesOf(body(MiB + 5, 64 * 1024));
-      await store.putStream('shard.tar', body(MiB + 5, 64 * 1024), { sha256: () => sha256(data) });
-      store.destroy();
-      const [sent, resent] = captured;
-      expect(sent!.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
-      expect(sent!.headers['x-amz-checksum-sha256']).toBe(
-        Buffer.from(sha256(data), 'hex').toString('base64'),
-      );
-      // The recorder, like a server that ignores S3 checksums, did not confirm it: the same bytes
-      // went again, with the digest as the signed payload hash.
-      expect(captured).toHaveLength(2);
-      expect(resent!.headers['x-amz-content-sha256']).toBe(sha256(data));
-      expect(sha256(resent!.body)).toBe(sha256(data));
+    }
+    async function upload(store: S3ObjectStore): Promise<Captured[]> {
+      const from = captured.length;
+      const bytes = await data();
+      await store.putStream('shard.tar', body(MiB + 5, 64 * 1024), { sha256: () => sha256(bytes) });
+      for (const sent of captured.slice(from)) expect(sha256(sent.body)).toBe(sha256(bytes));
+      return captured.slice(from);
+    }
+    const payloadHashes = (sent: Captured[]) => sent.map((s) => s.headers['x-amz-content-sha256']);
 
+    it('the first goes signed; to a server that confirms its checksum the next go unsigned, bound to the signature by the checksum', async () => {
+      answer = 'confirm';
+      const store = recorded();
+      const hex = sha256(await data());
+      expect(payloadHashes(await upload(store))).toEqual([hex]);
+      const [sent] = await upload(store);
+      expect(payloadHashes([sent!])).toEqual(['UNSIGNED-PAYLOAD']);
+      expect(sent!.headers['x-amz-checksum-sha256']).toBe(Buffer.from(hex, 'hex').toString('base64'));
+      store.destroy();
+
+      const { s3 } = testStack();
       const replay = (bodyBytes: Buffer, checksum?: string) =>
         new Promise<number>((resolve, reject) => {
-          const { hostname, port: s3Port } = new URL(s3.endpoint);
-          const sent = captured[0]!;
+          const { hostname, port } = new URL(s3.endpoint);
           const headers: IncomingHttpHeaders = {
-            ...sent.headers,
+            ...sent!.headers,
             'content-length': String(bodyBytes.length),
           };
           if (checksum) headers['x-amz-checksum-sha256'] = checksum;
-          const req = httpRequest(
-            { hostname, port: s3Port, method: 'PUT', path: sent.path, headers },
-            (res) => {
-              res.resume();
-              resolve(res.statusCode ?? 0);
-            },
-          );
+          const req = httpRequest({ hostname, port, method: 'PUT', path: sent!.path, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
           req.on('error', reject);
           req.end(bodyBytes);
         });
-      const other = Buffer.from(data);
+      const original = await data();
+      const other = Buffer.from(original);
       other[12345] = (other[12345]! + 1) & 255;
       const otherChecksum = Buffer.from(sha256(other), 'hex').toString('base64');
       expect(await replay(other)).toBe(400); // other bytes: the checksum does not match
       expect(await replay(other, otherChecksum)).toBe(403); // their checksum too: the signature breaks
       const Key = `${store.prefix}shard.tar`;
       await expect(client.send(new HeadObjectCommand({ Bucket: store.bucket, Key }))).rejects.toThrow();
-      expect(await replay(data)).toBe(200); // the request as sent is accepted
+      expect(await replay(original)).toBe(200); // the request as sent is accepted
       const stored = await client.send(new GetObjectCommand({ Bucket: store.bucket, Key }));
-      expect(sha256(await stored.Body!.transformToByteArray())).toBe(sha256(data));
+      expect(sha256(await stored.Body!.transformToByteArray())).toBe(hex);
       await client.send(new DeleteObjectCommand({ Bucket: store.bucket, Key }));
-    } finally {
-      recorder.close();
-    }
+    });
+
+    it('an unsigned upload that is refused or not confirmed goes again signed, and so do the later ones', async () => {
+      const hex = sha256(await data());
+      for (const turn of ['deny-unsigned', 'ignore'] as const) {
+        answer = 'confirm';
+        const store = recorded();
+        await upload(store);
+        answer = turn;
+        expect(payloadHashes(await upload(store))).toEqual(['UNSIGNED-PAYLOAD', hex]);
+        answer = 'confirm';
+        expect(payloadHashes(await upload(store))).toEqual([hex]);
+        store.destroy();
+      }
+    });
+
+    it('a server that never confirms checksums only ever gets signed uploads', async () => {
+      answer = 'ignore';
+      const store = recorded();
+      const hex = sha256(await data());
+      expect(payloadHashes([...(await upload(store)), ...(await upload(store))])).toEqual([hex, hex]);
+      store.destroy();
+    });
+
+    it('with AWS_REQUEST_CHECKSUM_CALCULATION=when_required no checksum is sent, only the signed payload hash', async () => {
+      answer = 'confirm';
+      vi.stubEnv('AWS_REQUEST_CHECKSUM_CALCULATION', 'when_required');
+      try {
+        const store = recorded();
+        const hex = sha256(await data());
+        const sent = [...(await upload(store)), ...(await upload(store))];
+        expect(payloadHashes(sent)).toEqual([hex, hex]);
+        expect(sent.map((s) => s.headers['x-amz-checksum-sha256'])).toEqual([undefined, undefined]);
+        store.destroy();
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    });
   });
 
   it('a body of exactly one part is one PutObject', async () => {
