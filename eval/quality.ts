@@ -7,7 +7,7 @@ import {
 import { createProceduralGenerator } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { createPlan } from '../plan/plan';
-import type { SampleRequest } from '../plan/request';
+import { IdentitySchema, type SampleRequest } from '../plan/request';
 import { resolveSpec, type Spec } from '../spec';
 import { createHeldOutJudge, type JudgeReading } from './held-out-judge';
 import { TUNE_FER_MODELS } from './split';
@@ -30,6 +30,13 @@ export interface ClassFigures {
   readAs: Record<string, number>;
 }
 
+/** Figures for the samples of one planned skin tone (1 very fair .. 6 dark brown), all classes. */
+export interface SkinToneFigures {
+  skinTone: number;
+  samples: number;
+  correct: number;
+}
+
 export interface ViewFigures {
   view: QualityView;
   detector: string;
@@ -37,6 +44,11 @@ export interface ViewFigures {
   faceFound: number;
   correct: number;
   perClass: ClassFigures[];
+  /**
+   * The same reading split by the identity's skin tone: a renderer whose expressions read less
+   * well on darker skin makes labels, and models trained on them, worse for those faces.
+   */
+  perSkinTone: SkinToneFigures[];
 }
 
 export interface QualityMeasurement {
@@ -65,6 +77,9 @@ export function qualitySpec(samples: number): Spec {
   });
 }
 
+const { minValue: FAIREST, maxValue: DARKEST } = IdentitySchema.shape.skinTone;
+const SKIN_TONES = Array.from({ length: (DARKEST ?? 6) - (FAIREST ?? 1) + 1 }, (_, i) => (FAIREST ?? 1) + i);
+
 const DETECTORS: Record<QualityView, string> = {
   tune: 'tiny-face-detector',
   ensemble: 'tiny-face-detector',
@@ -85,10 +100,15 @@ function emptyView(view: QualityView): ViewFigures {
       correct: 0,
       readAs: {},
     })),
+    perSkinTone: SKIN_TONES.map((skinTone) => ({ skinTone, samples: 0, correct: 0 })),
   };
 }
 
-function count(v: ViewFigures, intended: number, read: number | null): void {
+function count(v: ViewFigures, request: SampleRequest, read: number | null): void {
+  const intended = request.classIndex;
+  const tone = v.perSkinTone[request.identity.skinTone - (FAIREST ?? 1)]!;
+  tone.samples++;
+  if (read === intended) tone.correct++;
   const row = v.perClass[intended]!;
   const as = read === null ? 'no-face' : (AFFECTNET_CLASSES[read] ?? 'none');
   for (const r of [row, v]) {
@@ -144,11 +164,11 @@ export async function measureQuality(options: QualityOptions = {}): Promise<Qual
       const judged: JudgeReading[] = judge ? await judge.judge(images.map((i) => i.bytes)) : [];
       seconds.judge += (performance.now() - t0) / 1000;
       labels.forEach((label, k) => {
-        const intended = label.intended.classIndex;
+        const request = part[k]!;
         for (const v of views) {
-          if (v.view === 'tune') count(v, intended, tuneReading(label));
-          else if (v.view === 'ensemble') count(v, intended, label.face ? label.classIndex : null);
-          else count(v, intended, judged[k]?.classIndex ?? null);
+          if (v.view === 'tune') count(v, request, tuneReading(label));
+          else if (v.view === 'ensemble') count(v, request, label.face ? label.classIndex : null);
+          else count(v, request, judged[k]?.classIndex ?? null);
         }
       });
     }
@@ -189,6 +209,10 @@ export function formatView(v: ViewFigures): string {
   lines.push(
     `overall: face found ${rate(v.faceFound, v.samples)}, FER accuracy ${rate(v.correct, v.samples)} ` +
       `(${rate(v.correct, v.faceFound)} of found), weakest ${weakest.className} ${rate(weakest.correct, weakest.samples)}`,
+  );
+  const tones = v.perSkinTone.filter((t) => t.samples > 0);
+  lines.push(
+    `FER accuracy by skin tone (1 very fair .. 6 dark brown): ${tones.map((t) => `${t.skinTone}: ${rate(t.correct, t.samples)} of ${t.samples}`).join(', ')}`,
   );
   return lines.join('\n');
 }

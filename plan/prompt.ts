@@ -43,7 +43,11 @@ const LOOKS: Record<ExpressionClass, string> = {
 /** Below this an AU is too faint to be worth words (FACS "A", trace). */
 const DESCRIBE_MIN = 1;
 
-const SKIN: Record<number, string> = {
+/**
+ * The words prompts use for each skin tone (1 very fair .. 6 dark brown). The procedural renderer
+ * reads a prompt back into an identity with these same words, so they are written only here.
+ */
+export const SKIN_TONE_WORDS: Readonly<Record<number, string>> = {
   1: 'very fair skin',
   2: 'fair skin',
   3: 'light brown skin',
@@ -107,7 +111,7 @@ function features(identity: Identity): string {
         ? ', stubble'
         : `, a ${identity.facialHair}`;
   // "with A, B, C[, D] and E": the eyes always come last.
-  return `with ${SKIN[identity.skinTone]!}, ${FACES[identity.faceShape]}, ${hair}${beard} and ${identity.eyeColor} eyes`;
+  return `with ${SKIN_TONE_WORDS[identity.skinTone]!}, ${FACES[identity.faceShape]}, ${hair}${beard} and ${identity.eyeColor} eyes`;
 }
 
 interface AuWords {
@@ -162,9 +166,13 @@ const FROM: Record<Identity['lighting']['direction'], string> = {
   right: 'from the right',
 };
 
+/** Light strengths (0..1) that prompts call soft (below) and bright (above). */
+export const SOFT_LIGHT_BELOW = 0.6;
+export const BRIGHT_LIGHT_ABOVE = 0.85;
+
 function light(identity: Identity): string {
   const { direction, strength, warmth } = identity.lighting;
-  const quality = strength < 0.6 ? 'soft ' : strength > 0.85 ? 'bright ' : '';
+  const quality = strength < SOFT_LIGHT_BELOW ? 'soft ' : strength > BRIGHT_LIGHT_ABOVE ? 'bright ' : '';
   const tone = warmth === 'neutral' ? '' : `${warmth} `;
   return `${quality}${tone}light ${FROM[direction]}`;
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrompt } from '../models/procedural';
+import { resolveIdentity } from '../models/procedural/generator';
+import { createPlan } from '../plan';
+import { resolveSpec } from '../spec';
 
 describe('procedural prompt parsing', () => {
   it('reads identity attributes from free text', () => {
@@ -13,7 +16,8 @@ describe('procedural prompt parsing', () => {
       eyeColor: 'blue',
       glasses: true,
       background: 'office',
-      lighting: { strength: 0.3, direction: 'top' },
+      lighting: { direction: 'top' },
+      lightStrength: [0.25, 0.59],
     });
     expect(p.ignored).toEqual([]);
   });
@@ -41,5 +45,30 @@ describe('procedural prompt parsing', () => {
       sideLight: true,
       lighting: { warmth: 'warm' },
     });
+  });
+
+  it("reads the planner's own prompts back as the identity they were written for", () => {
+    // The renderer draws the identity its prompt names; a prompt misread draws another person
+    // than the plan (and the sample's metadata) says: once "fair", "light brown", "olive" and
+    // "dark brown skin" were read as other tones, so four of six planned tones were never drawn.
+    const spec = resolveSpec({ runId: 'prompt-roundtrip', target: 4000, output: 'file:///tmp/unused' });
+    const requests = createPlan(spec).planShard(0).concat(createPlan(spec).planShard(1));
+    const misread = requests.filter(
+      (r) => JSON.stringify(resolveIdentity(r).identity) !== JSON.stringify(r.identity),
+    );
+    expect(misread.map((r) => ({ prompt: r.prompt, planned: r.identity })).slice(0, 3)).toEqual([]);
+    expect(new Set(requests.map((r) => resolveIdentity(r).identity.skinTone)).size).toBe(6);
+  });
+
+  it('keeps phrases inside their clause, and light words as bands around the planned strength', () => {
+    expect(parsePrompt('head turned slightly to the right, light from above').overrides).toEqual({});
+    expect(parsePrompt('right light').overrides).toEqual({ lighting: { direction: 'right' } });
+    const planned = resolveIdentity({
+      ...createPlan(resolveSpec({ runId: 'light', target: 8, output: 'file:///tmp/unused' })).planShard(
+        0,
+      )[0]!,
+      prompt: 'soft light',
+    }).identity;
+    expect(planned.lighting.strength).toBeLessThan(0.6);
   });
 });

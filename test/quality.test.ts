@@ -89,6 +89,10 @@ describe('npm run quality', () => {
       expect(v.perClass.map((r) => r.samples)).toEqual(AFFECTNET_CLASSES.map(() => SAMPLES / 8));
       expect(v.correct / v.samples, `${view} FER accuracy`).toBeGreaterThanOrEqual(floor.ferAccuracy);
       expect(v.faceFound / v.samples, `${view} face found`).toBeGreaterThanOrEqual(floor.faceFound);
+      // The skin-tone split covers the same samples and the same correct readings.
+      const sum = (key: 'samples' | 'correct') => v.perSkinTone.reduce((a, t) => a + t[key], 0);
+      expect([sum('samples'), sum('correct')]).toEqual([v.samples, v.correct]);
+      expect(v.perSkinTone.map((t) => t.skinTone)).toEqual([1, 2, 3, 4, 5, 6]);
     }
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { BRIGHT_LIGHT_ABOVE, SKIN_TONE_WORDS, SOFT_LIGHT_BELOW } from '../../plan/prompt';
 import type { Identity } from '../../plan/request';
 
 /** What a prompt changed, plus the words it used and the words the renderer cannot honour. */
@@ -11,6 +12,11 @@ export type IdentityOverrides = Partial<Omit<Identity, 'headPose' | 'lighting'>>
   lighting?: Partial<Identity['lighting']>;
   /** "side light" names no side; the renderer picks one from the seed. */
   sideLight?: boolean;
+  /**
+   * Words like "soft" name a band of light strengths: the identity's strength is kept when it is
+   * inside (as it is for the planner's own prompts), else moved to the band's nearest end.
+   */
+  lightStrength?: readonly [number, number];
   headPose?: Partial<Identity['headPose']>;
 };
 
@@ -18,9 +24,14 @@ type Apply = (o: IdentityOverrides) => void;
 
 /**
  * Multi-word phrases first, so "dark hair" is not read as a dark backdrop. Each entry maps a
- * phrase to the identity attribute it sets.
+ * phrase to the identity attribute it sets. The planner's skin words come first: its prompts must
+ * read back as the skin tone they were written for.
  */
 const PHRASES: ReadonlyArray<readonly [string, Apply]> = [
+  ...Object.entries(SKIN_TONE_WORDS).map(([tone, words]): readonly [string, Apply] => [
+    words,
+    (o) => (o.skinTone = Number(tone)),
+  ]),
   ['clean shaven', (o) => (o.facialHair = 'none')],
   ['clean-shaven', (o) => (o.facialHair = 'none')],
   ['no glasses', (o) => (o.glasses = false)],
@@ -56,9 +67,6 @@ const PHRASES: ReadonlyArray<readonly [string, Apply]> = [
   ['dark skinned', (o) => (o.skinTone = 6)],
   ['dark-skinned', (o) => (o.skinTone = 6)],
   ['light skin', (o) => (o.skinTone = 1)],
-  ['fair skin', (o) => (o.skinTone = 1)],
-  ['brown skin', (o) => (o.skinTone = 5)],
-  ['olive skin', (o) => (o.skinTone = 3)],
   ['tan skin', (o) => (o.skinTone = 4)],
   ['round face', (o) => (o.faceShape = 'round')],
   ['oval face', (o) => (o.faceShape = 'oval')],
@@ -110,7 +118,7 @@ const WORDS: Readonly<Record<string, Apply>> = {
   androgynous: (o) => (o.gender = 'androgynous'),
   pale: (o) => (o.skinTone = 1),
   fair: (o) => (o.skinTone = 1),
-  olive: (o) => (o.skinTone = 3),
+  olive: (o) => (o.skinTone = 4),
   tanned: (o) => (o.skinTone = 4),
   bald: (o) => (o.hair = 'bald'),
   curly: (o) => (o.hair = 'curly'),
@@ -130,11 +138,12 @@ const WORDS: Readonly<Record<string, Apply>> = {
   warm: (o) => setLight(o, { warmth: 'warm' }),
   cool: (o) => setLight(o, { warmth: 'cool' }),
   cold: (o) => setLight(o, { warmth: 'cool' }),
-  soft: (o) => setLight(o, { strength: 0.3 }),
-  dim: (o) => setLight(o, { strength: 0.25 }),
-  harsh: (o) => setLight(o, { strength: 0.95 }),
-  dramatic: (o) => setLight(o, { strength: 0.95 }),
-  strong: (o) => setLight(o, { strength: 0.85 }),
+  soft: (o) => (o.lightStrength = [0.25, SOFT_LIGHT_BELOW - 0.01]),
+  dim: (o) => (o.lightStrength = [0.2, 0.3]),
+  bright: (o) => (o.lightStrength = [BRIGHT_LIGHT_ABOVE + 0.01, 1]),
+  harsh: (o) => (o.lightStrength = [0.9, 1]),
+  dramatic: (o) => (o.lightStrength = [0.9, 1]),
+  strong: (o) => (o.lightStrength = [0.8, 1]),
   overhead: (o) => setLight(o, { direction: 'top' }),
   frontal: (o) => setLight(o, { direction: 'front' }),
   studio: (o) => (o.background = 'studio gray'),
@@ -157,6 +166,8 @@ function setLight(o: IdentityOverrides, l: Partial<Identity['lighting']>): void 
   o.lighting = { ...o.lighting, ...l };
 }
 
+const CLAUSE = '|';
+
 /**
  * Reads the attributes the renderer can draw from free text. Expression words ("smiling",
  * "angry") land in `ignored` on purpose: the AU vector, not the prompt, drives the expression.
@@ -165,9 +176,12 @@ export function parsePrompt(prompt: string): PromptParse {
   const overrides: IdentityOverrides = {};
   const used: string[] = [];
   const ignored: string[] = [];
+  // A phrase never spans punctuation: ", head turned to the right, light from above" names no
+  // "right light". The clause mark is a token that matches no phrase and is otherwise skipped.
   const tokens = prompt
     .toLowerCase()
-    .replace(/[^a-z0-9\s'-]+/g, ' ')
+    .replace(/[,;:.!?()[\]]+/g, ` ${CLAUSE} `)
+    .replace(/[^a-z0-9\s'|-]+/g, ' ')
     .split(/\s+/)
     .filter((t) => t.length > 0);
   let i = 0;
@@ -180,6 +194,10 @@ export function parsePrompt(prompt: string): PromptParse {
       continue;
     }
     const word = tokens[i] as string;
+    if (word === CLAUSE) {
+      i += 1;
+      continue;
+    }
     const apply = WORDS[word];
     if (apply) {
       apply(overrides);
@@ -225,13 +243,17 @@ function matchPhrase(
 
 /** The request's identity with the prompt's attributes laid over it. */
 export function applyOverrides(identity: Identity, o: IdentityOverrides, sideLightRight: boolean): Identity {
-  const { sideLight, lighting, headPose, ...rest } = o;
+  const { sideLight, lighting, headPose, lightStrength, ...rest } = o;
   const merged: Identity = {
     ...identity,
     ...rest,
     lighting: { ...identity.lighting, ...lighting },
     headPose: { ...identity.headPose, ...headPose },
   };
+  if (lightStrength) {
+    const [min, max] = lightStrength;
+    merged.lighting.strength = Math.min(max, Math.max(min, merged.lighting.strength));
+  }
   if (sideLight && !lighting?.direction) merged.lighting.direction = sideLightRight ? 'right' : 'left';
   return merged;
 }
