@@ -10,7 +10,7 @@ import { applyOverrides, parsePrompt } from './prompt';
 import { createRng, pick, range } from './rng';
 import { validateOptions, validateRequest } from './validate';
 
-export const PROCEDURAL_VERSION = '1.2.0';
+export const PROCEDURAL_VERSION = '1.3.0';
 
 /** The identity the prompt and request together ask for, plus what the prompt contributed. */
 export function resolveIdentity(req: SampleRequest): {
