@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DedupeIndex } from '../filter/dedupe';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { shardName } from '../plan/keys';
-import { addCommitted, addGenerated, emptyQuality } from '../report/metrics';
+import { addCommitted, addGenerated, addSkinTone, emptyQuality } from '../report/metrics';
 import { PreviewCollector, previewQuota } from '../report/preview';
 import {
   acceptance,
@@ -142,6 +142,7 @@ function assemble(deps: ActivityDeps, ctx: RunContext, ref: ShardRef, rounds: re
         for (const label of labels.values()) addGenerated(facts.quality, label);
         for (const img of images) {
           const label = labels.get(img.key);
+          if (label) addSkinTone(facts.quality, img.request.identity.skinTone, label, chosen.has(img.key));
           const reasons = chosen.has(img.key) ? [] : (decided.get(img.key)?.reasons ?? []);
           if (label && (chosen.has(img.key) || reasons.length > 0))
             await facts.preview.offer({

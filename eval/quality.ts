@@ -7,7 +7,7 @@ import {
 import { createProceduralGenerator } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { createPlan } from '../plan/plan';
-import { IdentitySchema, type SampleRequest } from '../plan/request';
+import { type SampleRequest, SKIN_TONES } from '../plan/request';
 import { resolveSpec, type Spec } from '../spec';
 import { createHeldOutJudge, type JudgeReading } from './held-out-judge';
 import { TUNE_FER_MODELS } from './split';
@@ -77,9 +77,6 @@ export function qualitySpec(samples: number): Spec {
   });
 }
 
-const { minValue: FAIREST, maxValue: DARKEST } = IdentitySchema.shape.skinTone;
-const SKIN_TONES = Array.from({ length: (DARKEST ?? 6) - (FAIREST ?? 1) + 1 }, (_, i) => (FAIREST ?? 1) + i);
-
 const DETECTORS: Record<QualityView, string> = {
   tune: 'tiny-face-detector',
   ensemble: 'tiny-face-detector',
@@ -106,7 +103,7 @@ function emptyView(view: QualityView): ViewFigures {
 
 function count(v: ViewFigures, request: SampleRequest, read: number | null): void {
   const intended = request.classIndex;
-  const tone = v.perSkinTone[request.identity.skinTone - (FAIREST ?? 1)]!;
+  const tone = v.perSkinTone[SKIN_TONES.indexOf(request.identity.skinTone as (typeof SKIN_TONES)[number])]!;
   tone.samples++;
   if (read === intended) tone.correct++;
   const row = v.perClass[intended]!;

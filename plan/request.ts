@@ -9,11 +9,18 @@ import { AFFECTNET_CLASSES, AU_IDS, AU_MAX_INTENSITY } from './expressions';
 export const AuVectorSchema = z.partialRecord(z.enum(AU_IDS), z.number().min(0).max(AU_MAX_INTENSITY));
 export type AuVector = z.infer<typeof AuVectorSchema>;
 
+/** The skin-tone scale identities use: Fitzpatrick-like, 1 (lightest) .. 6 (darkest). */
+export const SKIN_TONES = [1, 2, 3, 4, 5, 6] as const;
+
 export const IdentitySchema = z.object({
   ageBand: z.enum(['young adult', 'adult', 'middle-aged', 'elderly']),
   gender: z.enum(['feminine', 'masculine', 'androgynous']),
-  /** Fitzpatrick-like scale, 1 (lightest) .. 6 (darkest). */
-  skinTone: z.number().int().min(1).max(6),
+  /** Fitzpatrick-like scale, 1 (lightest) .. 6 (darkest): SKIN_TONES. */
+  skinTone: z
+    .number()
+    .int()
+    .min(SKIN_TONES[0])
+    .max(SKIN_TONES[SKIN_TONES.length - 1]!),
   faceShape: z.enum(['oval', 'round', 'square', 'heart', 'long']),
   hair: z.enum(['short dark', 'short light', 'long dark', 'long light', 'curly', 'bald', 'gray']),
   eyeColor: z.enum(['brown', 'blue', 'green', 'hazel', 'gray']),

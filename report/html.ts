@@ -1,4 +1,5 @@
 import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { SKIN_TONE_WORDS } from '../plan/prompt';
 import { barChart, cumulativeChart, esc, heatmap } from './charts';
 import type { ReportPage } from './page';
 import { type PreviewSample, SHEET_PER_GROUP } from './preview';
@@ -18,6 +19,7 @@ export const CLASS_COLORS = [
 /** SynFER's FER accuracy on its generated data (He et al., Table 1): the reference line. */
 const SYNFER_GENERATED_ACCURACY = 0.551;
 
+const share = (n: number, d: number) => (d > 0 ? n / d : null);
 const pct = (x: number | null | undefined, digits = 1) =>
   x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(digits)}%`;
 const int = (n: number) => n.toLocaleString('en-US');
@@ -107,7 +109,6 @@ function classMix(p: ReportPage): string {
   const delivered = p.report.committedClassHistogram;
   const reqTotal = p.requestedByClass.reduce((a, b) => a + b, 0);
   const delTotal = delivered.reduce((a, b) => a + b, 0);
-  const share = (n: number, d: number) => (d > 0 ? n / d : null);
   const mix = barChart({
     title: 'committed class mix against requested',
     categories: AFFECTNET_CLASSES,
@@ -191,7 +192,20 @@ function labels(p: ReportPage): string {
 <div class="panel"><h3>Confusion matrix (every generated sample)</h3>${confusion}</div>
 <div class="panel"><h3>FER accuracy per class</h3>${acc}<p class="note">SynFER's metric: the share of generated samples whose calibrated class is the intended one; a sample without a face counts as a miss. Dashed: this run overall, and SynFER's figure for its generated data.</p>
 <h3>Soft-label entropy (committed samples)</h3>${entropy}<p class="note">Bits, over [0, ${(edges.at(-1) ?? 3).toFixed(2)}]; bars labelled by their lower edge. Low: confident one-hot targets; high: the ensemble spread its vote.</p></div>
-</div></section>`;
+${skinTones(r)}</div></section>`;
+}
+
+function skinTones(r: ReportPage['report']): string {
+  const t = r.bySkinTone;
+  if (!t) return '';
+  const committed = t.committed.reduce((a, b) => a + b, 0);
+  const rows = t.tones
+    .map(
+      (tone, i) =>
+        `<tr><td>${tone} ${esc(SKIN_TONE_WORDS[tone] ?? '')}</td><td>${int(t.generated[i] ?? 0)}</td><td>${int(t.committed[i] ?? 0)}</td><td>${pct(share(t.committed[i] ?? 0, committed))}</td><td>${pct(t.ferAccuracy[i] ?? null)}</td></tr>`,
+    )
+    .join('');
+  return `<div class="panel"><h3>By planned skin tone</h3><table><thead><tr><th>skin tone</th><th>generated</th><th>committed</th><th>share</th><th>FER acc.</th></tr></thead><tbody>${rows}</tbody></table><p class="note">Expressions can read worse on some skin tones, and filters and class quotas act on labels, so the committed mix can drift from the planned one.</p></div>`;
 }
 
 function throughput(p: ReportPage): string {

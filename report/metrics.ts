@@ -1,5 +1,6 @@
 import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { SKIN_TONES } from '../plan/request';
 
 /** Soft-label entropy histogram: ENTROPY_BINS equal bins over [0, log2(8)] bits. */
 export const ENTROPY_BINS = 12;
@@ -31,6 +32,18 @@ export interface QualityAggregate {
   unlabeled: number[];
   /** Soft-label entropy histogram of the committed samples (what ships as training targets). */
   entropyBins: number[];
+  /**
+   * Per planned skin tone (SKIN_TONES order): generated samples, those calibrated as intended, and
+   * those committed. Expressions read worse on darker skin, and filters and quotas act on labels,
+   * so a run can deliver a lighter mix than it planned; this shows it. Absent in older sidecars.
+   */
+  bySkinTone?: SkinToneCounts;
+}
+
+export interface SkinToneCounts {
+  generated: number[];
+  correct: number[];
+  committed: number[];
 }
 
 export function emptyQuality(): QualityAggregate {
@@ -42,7 +55,28 @@ export function emptyQuality(): QualityAggregate {
     confusion: Array.from({ length: n }, () => new Array<number>(n).fill(0)),
     unlabeled: new Array<number>(n).fill(0),
     entropyBins: new Array<number>(ENTROPY_BINS).fill(0),
+    bySkinTone: emptySkinToneCounts(),
   };
+}
+
+export function emptySkinToneCounts(): SkinToneCounts {
+  const zeros = () => SKIN_TONES.map(() => 0);
+  return { generated: zeros(), correct: zeros(), committed: zeros() };
+}
+
+/** One generated sample of planned `skinTone`, and whether it was committed. */
+export function addSkinTone(
+  q: QualityAggregate,
+  skinTone: number,
+  label: Calibration,
+  committed: boolean,
+): void {
+  const t = SKIN_TONES.indexOf(skinTone as (typeof SKIN_TONES)[number]);
+  if (t < 0) return;
+  q.bySkinTone ??= emptySkinToneCounts();
+  q.bySkinTone.generated[t]! += 1;
+  if (label.classIndex === label.intended.classIndex) q.bySkinTone.correct[t]! += 1;
+  if (committed) q.bySkinTone.committed[t]! += 1;
 }
 
 export function addGenerated(q: QualityAggregate, label: Calibration): void {
@@ -73,4 +107,12 @@ export function mergeQuality(into: QualityAggregate, q: QualityAggregate): void 
   q.entropyBins.forEach((n, i) => {
     into.entropyBins[i]! += n;
   });
+  if (q.bySkinTone) {
+    into.bySkinTone ??= emptySkinToneCounts();
+    for (const key of ['generated', 'correct', 'committed'] as const) {
+      q.bySkinTone[key].forEach((n, i) => {
+        into.bySkinTone![key][i]! += n;
+      });
+    }
+  }
 }

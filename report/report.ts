@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { SKIN_TONES } from '../plan/request';
 import { runKeys } from '../run/layout';
 import { RunObjects } from '../run/objects';
 import type { Sidecar } from '../run/sidecar';
@@ -47,6 +48,19 @@ export const RunReportSchema = z.object({
   classRequested: z.array(z.number().int()).default([]),
   classShortfall: z.array(z.number().int()).default([]),
   guidanceRounds: z.number().int(),
+  /**
+   * Per planned skin tone (1 very fair .. 6 dark brown): generated and committed samples, and FER
+   * accuracy. Null when a committed shard's sidecar predates these counts.
+   */
+  bySkinTone: z
+    .object({
+      tones: z.array(z.number().int()),
+      generated: z.array(z.number().int()),
+      committed: z.array(z.number().int()),
+      ferAccuracy: z.array(z.number().nullable()),
+    })
+    .nullable()
+    .default(null),
 });
 export type RunReport = z.infer<typeof RunReportSchema>;
 
@@ -63,7 +77,9 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
   const short = AFFECTNET_CLASSES.map(() => 0);
   const without: number[] = [];
   let guidanceRounds = 0;
+  let everyToneCounted = true;
   for (const s of sidecars) {
+    if (s.quality && !s.quality.bySkinTone) everyToneCounted = false;
     if (s.quality) mergeQuality(q, s.quality);
     else without.push(s.shard);
     for (const [r, n] of Object.entries(s.rejectsByReason))
@@ -109,6 +125,15 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
     classRequested: histogram.map((n, i) => n + short[i]!),
     classShortfall: short,
     guidanceRounds,
+    bySkinTone:
+      everyToneCounted && q.bySkinTone
+        ? {
+            tones: [...SKIN_TONES],
+            generated: q.bySkinTone.generated,
+            committed: q.bySkinTone.committed,
+            ferAccuracy: q.bySkinTone.correct.map((n, i) => ratio(n, q.bySkinTone!.generated[i]!)),
+          }
+        : null,
   };
 }
 
@@ -166,6 +191,15 @@ export function formatReport(r: RunReport): string {
     );
   });
   if (r.guidanceRounds > 0) lines.push(`guided deficit rounds: ${r.guidanceRounds}`);
+  if (r.bySkinTone) {
+    const t = r.bySkinTone;
+    lines.push('by planned skin tone (1 very fair .. 6 dark brown): generated -> committed, FER accuracy');
+    t.tones.forEach((tone, i) => {
+      lines.push(
+        `  ${tone} ${String(t.generated[i]).padStart(9)} -> ${String(t.committed[i]).padStart(7)}  ${pct(t.ferAccuracy[i] ?? null)}`,
+      );
+    });
+  }
   if (r.classRequested.length > 0) {
     lines.push('class mix, requested -> delivered (short):');
     r.confusion.classes.forEach((name, i) => {

@@ -39,6 +39,14 @@ export const SidecarSchema = z.object({
       unlabeled: z.array(z.number().int().min(0)),
       /** Soft-label entropy histogram of the committed samples (report/metrics.ts bins). */
       entropyBins: z.array(z.number().int().min(0)),
+      /** Per planned skin tone 1..6: generated, calibrated as intended, committed (optional). */
+      bySkinTone: z
+        .object({
+          generated: z.array(z.number().int().min(0)),
+          correct: z.array(z.number().int().min(0)),
+          committed: z.array(z.number().int().min(0)),
+        })
+        .optional(),
     })
     .optional(),
   /** Per deficit round: how guidance steered each class and its acceptance before and after. */

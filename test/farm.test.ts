@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlan } from '../plan';
 import { runKeys } from '../run/layout';
 import { ManifestSchema } from '../run/manifest';
 import { parseSidecar } from '../run/sidecar';
@@ -53,6 +54,16 @@ describe('farm: a run through the real Temporal server and S3', () => {
     const report = JSON.parse(Buffer.from(await store.get(keys.report)).toString());
     expect(report.runId).toBe(spec.runId);
     expect(report.committedSamples).toBe(24);
+    // By planned skin tone: nothing was rejected, so what was committed is what the plan drew.
+    const plan = createPlan(spec);
+    const planned = [0, 1, 2].flatMap((s) => plan.planShard(s)).map((r) => r.identity.skinTone);
+    const byTone = [1, 2, 3, 4, 5, 6].map((t) => planned.filter((p) => p === t).length);
+    expect(report.bySkinTone).toEqual({
+      tones: [1, 2, 3, 4, 5, 6],
+      generated: byTone,
+      committed: byTone,
+      ferAccuracy: byTone.map((n) => (n > 0 ? 1 : null)),
+    });
     const staging: string[] = [];
     for await (const o of store.list(keys.stagingPrefix)) staging.push(o.key);
     expect(staging).toEqual([]);

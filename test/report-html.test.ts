@@ -158,6 +158,11 @@ function pageFixture(overrides: Partial<ReportPage> = {}): ReportPage {
         confusion,
         unlabeled: [0, 0, 0, 0, 0, 0, 0, 3],
         entropyBins: new Array<number>(ENTROPY_BINS).fill(5),
+        bySkinTone: {
+          generated: [20, 20, 22, 22, 22, 22],
+          correct: [18, 17, 16, 15, 11, 9],
+          committed: [11, 11, 10, 10, 9, 9],
+        },
       },
     },
   ]);
@@ -222,6 +227,10 @@ describe('report.html (pure rendering)', () => {
     );
     expect(heat.match(/<rect /g)).toHaveLength(8 * 9);
     expect(heat).toContain('intended contempt → no label: 3 (15.8% of the row)');
+    // By planned skin tone: generated, committed, share of committed, FER accuracy.
+    expect(html).toContain(
+      '<tr><td>6 dark brown skin</td><td>22</td><td>9</td><td>15.0%</td><td>40.9%</td></tr>',
+    );
     // 124 samples over 2.5 min, the rate counted after the first commit.
     expect(html).toContain('26 samples/min between the first and the last commit (2.5 min, 2 shards)');
   });

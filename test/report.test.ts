@@ -112,6 +112,42 @@ describe('run report', () => {
     expect(RunReportSchema.parse(r)).toEqual(r);
   });
 
+  it('counts by planned skin tone only when every sidecar with aggregates has the counts', () => {
+    const tones = (generated: number[], correct: number[], committed: number[]) => ({
+      generated,
+      correct,
+      committed,
+    });
+    const [s0, s1] = SIDECARS as [Sidecar, Sidecar];
+    const withTones = [
+      {
+        ...s0,
+        quality: {
+          ...s0.quality!,
+          bySkinTone: tones([4, 0, 2, 0, 0, 4], [3, 0, 1, 0, 0, 2], [2, 0, 1, 0, 0, 1]),
+        },
+      },
+      {
+        ...s1,
+        quality: {
+          ...s1.quality!,
+          bySkinTone: tones([0, 1, 1, 0, 0, 2], [0, 1, 1, 0, 0, 0], [0, 1, 1, 0, 0, 0]),
+        },
+      },
+    ];
+    const r = reportFromSidecars('rep', withTones);
+    expect(r.bySkinTone).toEqual({
+      tones: [1, 2, 3, 4, 5, 6],
+      generated: [4, 1, 3, 0, 0, 6],
+      committed: [2, 1, 2, 0, 0, 1],
+      ferAccuracy: [0.75, 1, 0.6667, null, null, 0.3333],
+    });
+    expect(formatReport(r)).toMatch(/6\s+6 ->\s+1\s+33\.3%/);
+    // One shard without the counts would make them partial: none are reported.
+    expect(reportFromSidecars('rep', [withTones[0]!, s1]).bySkinTone).toBeNull();
+    expect(reportFromSidecars('rep', SIDECARS).bySkinTone).toBeNull();
+  });
+
   it('bins soft-label entropy in bits: one-hot 0, uniform log2(8) = 3 in the last bin', () => {
     expect(entropyBits([1, 0, 0, 0, 0, 0, 0, 0])).toBe(0);
     expect(entropyBits(new Array(8).fill(1 / 8))).toBeCloseTo(3, 10);
