@@ -75,6 +75,7 @@ export async function filterRound(
       for (const img of await unpackGeneratedPart(await ctx.store.get(genKey), genKey))
         bytesByKey.set(img.key, img.bytes);
     }
+    const tones = new Map(parts[p]!.map((r) => [r.key, r.identity.skinTone]));
     for (const label of labels) {
       const facts = await imageFacts(label, bytesByKey.get(label.key));
       let d = decide(label, thresholds, { image: facts });
@@ -92,6 +93,7 @@ export async function filterRound(
         confidence: label.confidence,
         ...(facts ? { phash: facts.phash } : {}),
         ...(d.details ? { details: d.details } : {}),
+        skinTone: tones.get(label.key),
       });
       samples.push({ calibration: label, keep: d.keep });
     }

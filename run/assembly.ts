@@ -24,6 +24,8 @@ export const RoundDecisionsSchema = z.object({
       confidence: z.number().nullable().optional(),
       /** Perceptual hash of the image, when the calibrator found a face to judge. */
       phash: z.string().optional(),
+      /** The planned skin tone: trimming a surplus class keeps the planned mix of tones. */
+      skinTone: z.number().int().optional(),
       details: z
         .object({ aus: z.array(z.string()).optional(), duplicateOf: z.string().optional() })
         .optional(),
@@ -112,11 +114,47 @@ export function nextRoundRequest(
 
 const byKey = (a: Decision, b: Decision) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
+const byConfidence = (a: Decision, b: Decision) => (b.confidence ?? 0) - (a.confidence ?? 0) || byKey(a, b);
+
+/**
+ * `count` of a class's candidates, spread over skin tones: each pick takes the most confident
+ * remaining candidate of the tone picked least so far (ties: the more confident candidate, then
+ * the key). Expressions read less confidently on darker skin, so trimming by confidence alone
+ * dropped dark-skinned samples first and a run committed a lighter mix than it planned.
+ */
+function spreadOverTones(list: readonly Decision[], count: number): Decision[] {
+  const queues = new Map<number, Decision[]>();
+  for (const d of [...list].sort(byConfidence)) {
+    const q = queues.get(d.skinTone!) ?? [];
+    q.push(d);
+    queues.set(d.skinTone!, q);
+  }
+  const picked = new Map<number, number>();
+  const out: Decision[] = [];
+  while (out.length < count) {
+    let best: number | undefined;
+    for (const [tone, q] of queues) {
+      if (q.length === 0) continue;
+      if (best === undefined) {
+        best = tone;
+        continue;
+      }
+      const fewer = (picked.get(tone) ?? 0) - (picked.get(best) ?? 0);
+      if (fewer < 0 || (fewer === 0 && byConfidence(q[0]!, queues.get(best)![0]!) < 0)) best = tone;
+    }
+    if (best === undefined) break;
+    out.push(queues.get(best)!.shift()!);
+    picked.set(best, (picked.get(best) ?? 0) + 1);
+  }
+  return out;
+}
+
 /**
  * Which kept samples make the shard, per class up to its planned count. By intended label: the
  * earliest in planned order. By calibrated label: a class with more kept samples than its quota
- * keeps its most confident ones (lowest confidence trimmed first, ties by key), so the shard's
- * mix by calibrated label is the one the spec asks for, as far as the rounds could fill it.
+ * keeps its most confident ones spread over the planned skin tones (spreadOverTones; by
+ * confidence alone, ties by key, for decisions recorded before tones were), so the shard's mix by
+ * calibrated label is the one the spec asks for, as far as the rounds could fill it.
  */
 export function chooseSamples(
   rounds: readonly RoundDecisions[],
@@ -131,11 +169,14 @@ export function chooseSamples(
     }
   const chosen = new Set<string>();
   candidates.forEach((list, c) => {
+    const count = planned[c] ?? 0;
     const ordered =
       balanceBy === 'intended'
-        ? list
-        : [...list].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0) || byKey(a, b));
-    for (const d of ordered.slice(0, planned[c])) chosen.add(d.key);
+        ? list.slice(0, count)
+        : list.every((d) => d.skinTone !== undefined)
+          ? spreadOverTones(list, count)
+          : [...list].sort(byConfidence).slice(0, count);
+    for (const d of ordered) chosen.add(d.key);
   });
   return chosen;
 }

@@ -43,6 +43,44 @@ describe('shard assembly: class quotas by calibrated label', () => {
     expect([...chooseSamples([tie], [0, 1, 0, 0, 0, 0, 0, 0], 'calibrated')]).toEqual(['000000_000008']);
   });
 
+  it('a surplus class with planned skin tones keeps its most confident samples spread over the tones', () => {
+    const toned = (key: string, confidence: number, skinTone: number) => ({
+      ...d(key, 1, 1, confidence),
+      skinTone,
+    });
+    const round: RoundDecisions = {
+      round: 0,
+      decisions: [
+        toned('000000_000000', 0.95, 1),
+        toned('000000_000001', 0.9, 1),
+        toned('000000_000002', 0.85, 1),
+        toned('000000_000003', 0.8, 2),
+        toned('000000_000004', 0.5, 6),
+        toned('000000_000005', 0.45, 6),
+        toned('000000_000006', 0.4, 6),
+      ],
+    };
+    const keep = (n: number) => [...chooseSamples([round], [0, n, 0, 0, 0, 0, 0, 0], 'calibrated')].sort();
+    // By confidence alone the three tone-1 samples would fill a quota of 3.
+    expect(keep(3)).toEqual(['000000_000000', '000000_000003', '000000_000004']);
+    // Tone 2 has one candidate; the other picks alternate between tones 1 and 6, best first.
+    expect(keep(5)).toEqual([
+      '000000_000000',
+      '000000_000001',
+      '000000_000003',
+      '000000_000004',
+      '000000_000005',
+    ]);
+    expect(keep(9)).toHaveLength(7);
+    // Decisions recorded before tones were: by confidence alone, as before.
+    const untoned = { round: 0, decisions: round.decisions.map(({ skinTone: _, ...rest }) => rest) };
+    expect([...chooseSamples([untoned], [0, 3, 0, 0, 0, 0, 0, 0], 'calibrated')].sort()).toEqual([
+      '000000_000000',
+      '000000_000001',
+      '000000_000002',
+    ]);
+  });
+
   it('the deficit is counted by calibrated label, so the next round generates the class that is short', () => {
     expect(deficitByClass(planned, [round0], 'calibrated')).toEqual([0, 0, 1, 0, 0, 0, 0, 0]);
     // By intended label the same round looks full for sad (4 kept of 2 planned).
