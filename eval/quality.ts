@@ -7,7 +7,7 @@ import {
 import { createProceduralGenerator } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { createPlan } from '../plan/plan';
-import { type SampleRequest, SKIN_TONES } from '../plan/request';
+import { type SampleRequest, SKIN_TONES, skinToneIndex } from '../plan/request';
 import { resolveSpec, type Spec } from '../spec';
 import { createHeldOutJudge, type JudgeReading } from './held-out-judge';
 import { TUNE_FER_MODELS } from './split';
@@ -103,7 +103,7 @@ function emptyView(view: QualityView): ViewFigures {
 
 function count(v: ViewFigures, request: SampleRequest, read: number | null): void {
   const intended = request.classIndex;
-  const tone = v.perSkinTone[SKIN_TONES.indexOf(request.identity.skinTone as (typeof SKIN_TONES)[number])]!;
+  const tone = v.perSkinTone[skinToneIndex(request.identity.skinTone)]!;
   tone.samples++;
   if (read === intended) tone.correct++;
   const row = v.perClass[intended]!;

@@ -12,6 +12,11 @@ export type AuVector = z.infer<typeof AuVectorSchema>;
 /** The skin-tone scale identities use: Fitzpatrick-like, 1 (lightest) .. 6 (darkest). */
 export const SKIN_TONES = [1, 2, 3, 4, 5, 6] as const;
 
+/** A skin tone's position in SKIN_TONES (for per-tone tallies), or -1 off the scale. */
+export function skinToneIndex(skinTone: number): number {
+  return SKIN_TONES.indexOf(skinTone as (typeof SKIN_TONES)[number]);
+}
+
 export const IdentitySchema = z.object({
   ageBand: z.enum(['young adult', 'adult', 'middle-aged', 'elderly']),
   gender: z.enum(['feminine', 'masculine', 'androgynous']),

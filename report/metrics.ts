@@ -1,6 +1,6 @@
 import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
-import { SKIN_TONES } from '../plan/request';
+import { SKIN_TONES, skinToneIndex } from '../plan/request';
 
 /** Soft-label entropy histogram: ENTROPY_BINS equal bins over [0, log2(8)] bits. */
 export const ENTROPY_BINS = 12;
@@ -71,7 +71,7 @@ export function addSkinTone(
   label: Calibration,
   committed: boolean,
 ): void {
-  const t = SKIN_TONES.indexOf(skinTone as (typeof SKIN_TONES)[number]);
+  const t = skinToneIndex(skinTone);
   if (t < 0) return;
   q.bySkinTone ??= emptySkinToneCounts();
   q.bySkinTone.generated[t]! += 1;
