@@ -3,7 +3,8 @@
  * draws read as what it was asked for, in the eyes of the models it was tuned against, of the
  * farm's full ensemble, and of held-out judges it never saw (eval/split.ts)? Renders planned
  * samples (default 800: 100 per AffectNet class, seeded AUs, identities and prompts) and prints,
- * per view and per class, the face detection rate and SynFER's FER accuracy of generated images.
+ * per view and per class, the face detection rate and SynFER's FER accuracy of generated images,
+ * and each view's FER accuracy by the planned skin tone.
  *
  * --tune     only the tune view; the judge models are not loaded (use this while tuning).
  * --guided   then plans a second round of the same size, renders it as planned and as steered by
