@@ -7,6 +7,7 @@ import {
 import { createProceduralGenerator } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { createPlan } from '../plan/plan';
+import { skinToneLegend } from '../plan/prompt';
 import { type SampleRequest, SKIN_TONES, skinToneIndex } from '../plan/request';
 import { resolveSpec, type Spec } from '../spec';
 import { createHeldOutJudge, type JudgeReading } from './held-out-judge';
@@ -209,7 +210,7 @@ export function formatView(v: ViewFigures): string {
   );
   const tones = v.perSkinTone.filter((t) => t.samples > 0);
   lines.push(
-    `FER accuracy by skin tone (1 very fair .. 6 dark brown): ${tones.map((t) => `${t.skinTone}: ${rate(t.correct, t.samples)} of ${t.samples}`).join(', ')}`,
+    `FER accuracy by skin tone (${skinToneLegend()}): ${tones.map((t) => `${t.skinTone}: ${rate(t.correct, t.samples)} of ${t.samples}`).join(', ')}`,
   );
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 import type { Rng } from './random';
-import { type Identity, IdentitySchema } from './request';
+import { type Identity, IdentitySchema, SKIN_TONES } from './request';
 
 const shape = IdentitySchema.shape;
 const AGE_BANDS = shape.ageBand.options;
@@ -77,7 +77,7 @@ export function planIdentity(rng: Rng): Identity {
   return {
     ageBand,
     gender,
-    skinTone: 1 + rng.int(6),
+    skinTone: SKIN_TONES[rng.int(SKIN_TONES.length)]!,
     faceShape: rng.pick(FACE_SHAPES),
     hair: rng.weighted(HAIR_TABLES[age * GENDERS.length + g]!),
     eyeColor: rng.pick(EYE_COLORS),

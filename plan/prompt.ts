@@ -1,5 +1,5 @@
 import { AU_IDS, type AuId, byClass, EMFACS_PROTOTYPES, type ExpressionClass } from './expressions';
-import { type Identity, IdentitySchema, type SampleRequest } from './request';
+import { type Identity, IdentitySchema, type SampleRequest, SKIN_TONES } from './request';
 
 /** Plain-language FACS action descriptions: text-to-image models know words, not AU numbers. */
 export const AU_DESCRIPTIONS: Record<AuId, string> = {
@@ -165,6 +165,14 @@ const FROM: Record<Identity['lighting']['direction'], string> = {
   left: 'from the left',
   right: 'from the right',
 };
+
+/** "1 very fair .. 6 dark brown": the scale's ends in the prompts' words, for tables. */
+export function skinToneLegend(): string {
+  const first = SKIN_TONES[0];
+  const last = SKIN_TONES[SKIN_TONES.length - 1]!;
+  const words = (tone: number) => SKIN_TONE_WORDS[tone]!.replace(/ skin$/, '');
+  return `${first} ${words(first)} .. ${last} ${words(last)}`;
+}
 
 /** Light strengths (0..1) that prompts call soft (below) and bright (above). */
 export const SOFT_LIGHT_BELOW = 0.6;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
+import { skinToneLegend } from '../plan/prompt';
 import { SKIN_TONES } from '../plan/request';
 import { runKeys } from '../run/layout';
 import { RunObjects } from '../run/objects';
@@ -79,7 +80,7 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
   let guidanceRounds = 0;
   let everyToneCounted = true;
   for (const s of sidecars) {
-    if (s.quality && !s.quality.bySkinTone) everyToneCounted = false;
+    if (!s.quality?.bySkinTone) everyToneCounted = false;
     if (s.quality) mergeQuality(q, s.quality);
     else without.push(s.shard);
     for (const [r, n] of Object.entries(s.rejectsByReason))
@@ -126,7 +127,7 @@ export function reportFromSidecars(runId: string, sidecars: readonly Sidecar[]):
     classShortfall: short,
     guidanceRounds,
     bySkinTone:
-      everyToneCounted && q.bySkinTone
+      everyToneCounted && sidecars.length > 0 && q.bySkinTone
         ? {
             tones: [...SKIN_TONES],
             generated: q.bySkinTone.generated,
@@ -193,7 +194,7 @@ export function formatReport(r: RunReport): string {
   if (r.guidanceRounds > 0) lines.push(`guided deficit rounds: ${r.guidanceRounds}`);
   if (r.bySkinTone) {
     const t = r.bySkinTone;
-    lines.push('by planned skin tone (1 very fair .. 6 dark brown): generated -> committed, FER accuracy');
+    lines.push(`by planned skin tone (${skinToneLegend()}): generated -> committed, FER accuracy`);
     t.tones.forEach((tone, i) => {
       lines.push(
         `  ${tone} ${String(t.generated[i]).padStart(9)} -> ${String(t.committed[i]).padStart(7)}  ${pct(t.ferAccuracy[i] ?? null)}`,

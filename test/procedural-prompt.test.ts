@@ -17,8 +17,8 @@ describe('procedural prompt parsing', () => {
       glasses: true,
       background: 'office',
       lighting: { direction: 'top' },
-      lightStrength: [0.25, 0.59],
     });
+    expect(p.overrides.lightStrength?.[1]).toBeLessThan(0.6);
     expect(p.ignored).toEqual([]);
   });
 
@@ -63,12 +63,21 @@ describe('procedural prompt parsing', () => {
   it('keeps phrases inside their clause, and light words as bands around the planned strength', () => {
     expect(parsePrompt('head turned slightly to the right, light from above').overrides).toEqual({});
     expect(parsePrompt('right light').overrides).toEqual({ lighting: { direction: 'right' } });
-    const planned = resolveIdentity({
-      ...createPlan(resolveSpec({ runId: 'light', target: 8, output: 'file:///tmp/unused' })).planShard(
-        0,
-      )[0]!,
-      prompt: 'soft light',
-    }).identity;
-    expect(planned.lighting.strength).toBeLessThan(0.6);
+    const request = createPlan(
+      resolveSpec({ runId: 'light', target: 8, output: 'file:///tmp/unused' }),
+    ).planShard(0)[0]!;
+    const strength = (planned: number, prompt: string) =>
+      resolveIdentity({
+        ...request,
+        identity: { ...request.identity, lighting: { ...request.identity.lighting, strength: planned } },
+        prompt,
+      }).identity.lighting.strength;
+    // Inside the band the planned strength stays, at any precision; outside it moves to the band.
+    expect(strength(0.595, 'soft light')).toBe(0.595);
+    expect(strength(0.1, 'soft light')).toBe(0.1);
+    expect(strength(0.855, 'bright light')).toBe(0.855);
+    const softened = strength(0.9, 'soft light');
+    expect(softened).toBeLessThan(0.6);
+    expect(softened).toBeGreaterThan(0.5999);
   });
 });

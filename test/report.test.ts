@@ -143,8 +143,11 @@ describe('run report', () => {
       ferAccuracy: [0.75, 1, 0.6667, null, null, 0.3333],
     });
     expect(formatReport(r)).toMatch(/6\s+6 ->\s+1\s+33\.3%/);
-    // One shard without the counts would make them partial: none are reported.
+    // One shard without the counts, or without any quality aggregates, would make them partial:
+    // none are reported. Nor are they for a run with no committed shard.
     expect(reportFromSidecars('rep', [withTones[0]!, s1]).bySkinTone).toBeNull();
+    expect(reportFromSidecars('rep', [...withTones, SIDECARS[2]!]).bySkinTone).toBeNull();
+    expect(reportFromSidecars('rep', []).bySkinTone).toBeNull();
     expect(reportFromSidecars('rep', SIDECARS).bySkinTone).toBeNull();
   });
 

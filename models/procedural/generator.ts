@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { AFFECTNET_CLASSES, EMFACS_PROTOTYPES, type ExpressionClass } from '../../plan/expressions';
-import type { AuVector, Identity, SampleRequest } from '../../plan/request';
+import { type AuVector, type Identity, type SampleRequest, SKIN_TONES } from '../../plan/request';
 import { encodeImage } from '../encode';
 import type { GeneratedImage, GenerateOptions, Generator } from '../generator';
 import { GeneratorInputError } from './errors';
@@ -100,7 +100,7 @@ export function identityFromSeed(seed: number): Identity {
   return {
     ageBand,
     gender,
-    skinTone: 1 + Math.floor(r() * 6),
+    skinTone: SKIN_TONES[Math.floor(r() * SKIN_TONES.length)]!,
     faceShape: pick(r, IDENTITY_CHOICES.faceShape),
     hair: pick(r, IDENTITY_CHOICES.hair),
     eyeColor: pick(r, IDENTITY_CHOICES.eyeColor),

@@ -22,6 +22,11 @@ export type IdentityOverrides = Partial<Omit<Identity, 'headPose' | 'lighting'>>
 
 type Apply = (o: IdentityOverrides) => void;
 
+// The planner writes "soft" strictly below SOFT_LIGHT_BELOW and "bright" strictly above
+// BRIGHT_LIGHT_ABOVE: the bands stop just short of those bounds, whatever the strength's precision.
+const below = (x: number) => x * (1 - Number.EPSILON);
+const above = (x: number) => x * (1 + Number.EPSILON);
+
 /**
  * Multi-word phrases first, so "dark hair" is not read as a dark backdrop. Each entry maps a
  * phrase to the identity attribute it sets. The planner's skin words come first: its prompts must
@@ -138,9 +143,9 @@ const WORDS: Readonly<Record<string, Apply>> = {
   warm: (o) => setLight(o, { warmth: 'warm' }),
   cool: (o) => setLight(o, { warmth: 'cool' }),
   cold: (o) => setLight(o, { warmth: 'cool' }),
-  soft: (o) => (o.lightStrength = [0.25, SOFT_LIGHT_BELOW - 0.01]),
+  soft: (o) => (o.lightStrength = [0, below(SOFT_LIGHT_BELOW)]),
   dim: (o) => (o.lightStrength = [0.2, 0.3]),
-  bright: (o) => (o.lightStrength = [BRIGHT_LIGHT_ABOVE + 0.01, 1]),
+  bright: (o) => (o.lightStrength = [above(BRIGHT_LIGHT_ABOVE), 1]),
   harsh: (o) => (o.lightStrength = [0.9, 1]),
   dramatic: (o) => (o.lightStrength = [0.9, 1]),
   strong: (o) => (o.lightStrength = [0.8, 1]),
