@@ -1,6 +1,7 @@
 import type { Calibration } from '../models/calibrator/schema';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { SKIN_TONES, skinToneIndex } from '../plan/request';
+import type { Sidecar } from '../run/sidecar';
 
 /** Soft-label entropy histogram: ENTROPY_BINS equal bins over [0, log2(8)] bits. */
 export const ENTROPY_BINS = 12;
@@ -18,33 +19,11 @@ export function entropyBin(bits: number): number {
 
 /**
  * What the quality report needs of a shard, accumulated at commit so the report reads sidecars
- * only (one small object per shard) and never re-reads a tar.
+ * only (one small object per shard) and never re-reads a tar. Its shape is the sidecar's
+ * `quality` field (run/sidecar.ts), where each count is described.
  */
-export interface QualityAggregate {
-  /** Calibrated samples over every round, kept or not: the generator's output as judged. */
-  generated: number;
-  faceDetected: number;
-  /** Samples the detector looked at and found no face in (passthrough labels count in neither). */
-  noFace: number;
-  /** [intended][calibrated] over generated samples with a calibrated class. */
-  confusion: number[][];
-  /** Per intended class: generated samples without a calibrated class (no face, decode error). */
-  unlabeled: number[];
-  /** Soft-label entropy histogram of the committed samples (what ships as training targets). */
-  entropyBins: number[];
-  /**
-   * Per planned skin tone (SKIN_TONES order): generated samples, those calibrated as intended, and
-   * those committed. Expressions read worse on darker skin, and filters and quotas act on labels,
-   * so a run can deliver a lighter mix than it planned; this shows it. Absent in older sidecars.
-   */
-  bySkinTone?: SkinToneCounts;
-}
-
-export interface SkinToneCounts {
-  generated: number[];
-  correct: number[];
-  committed: number[];
-}
+export type QualityAggregate = NonNullable<Sidecar['quality']>;
+export type SkinToneCounts = NonNullable<QualityAggregate['bySkinTone']>;
 
 export function emptyQuality(): QualityAggregate {
   const n = AFFECTNET_CLASSES.length;

@@ -31,15 +31,22 @@ export const SidecarSchema = z.object({
    */
   quality: z
     .object({
+      /** Calibrated samples over every round, kept or not: the generator's output as judged. */
       generated: z.number().int().min(0),
       faceDetected: z.number().int().min(0),
+      /** Samples the detector looked at and found no face in (passthrough labels count in neither). */
       noFace: z.number().int().min(0),
       /** [intended][calibrated] counts over every generated sample with a calibrated class. */
       confusion: z.array(z.array(z.number().int().min(0))),
+      /** Per intended class: generated samples without a calibrated class (no face, decode error). */
       unlabeled: z.array(z.number().int().min(0)),
       /** Soft-label entropy histogram of the committed samples (report/metrics.ts bins). */
       entropyBins: z.array(z.number().int().min(0)),
-      /** Per planned skin tone 1..6: generated, calibrated as intended, committed (optional). */
+      /**
+       * Per planned skin tone (SKIN_TONES order): generated samples, those calibrated as intended,
+       * and those committed. Expressions read worse on darker skin, and filters and quotas act on
+       * labels, so a run can deliver a lighter mix than it planned. Absent in older sidecars.
+       */
       bySkinTone: z
         .object({
           generated: z.array(z.number().int().min(0)),
