@@ -5,7 +5,9 @@ import type { FarmClient } from '../client/runs';
 import { devUp, signalServer } from '../infra/dev-stack';
 import { isAlive } from '../infra/processes';
 import { runKeys, shardOfSidecar } from '../run/layout';
+import { parseSidecar } from '../run/sidecar';
 import { type Spec, specToJson } from '../spec';
+import { readSamples } from '../webdataset';
 import { progressQuery } from '../workflows/api';
 import { shardWorkflow } from '../workflows/shard';
 import { taskQueues } from '../workflows/task-queues';
@@ -352,6 +354,18 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       .catch(() => undefined);
     await farm.client.resume(spec.runId);
     await farm.client.client.workflow.getHandle(spec.runId).result();
-    expect(await snapshot(spec)).toEqual(await snapshot(undisturbed));
+    const resumed = await snapshot(spec);
+    expect(resumed).toEqual(await snapshot(undisturbed));
+    // Each sidecar's skin-tone counts describe its own shard: what was committed per planned tone
+    // is what its tar holds, and every generated sample is counted once.
+    for (const [s, tar] of resumed.tars.entries()) {
+      const sidecar = parseSidecar(resumed.sidecars[s]!);
+      const tones = [0, 0, 0, 0, 0, 0];
+      for await (const sample of readSamples([tar]))
+        tones[JSON.parse(Buffer.from(sample.json as Uint8Array).toString()).identity.skinTone - 1]! += 1;
+      expect(sidecar.quality?.bySkinTone?.committed).toEqual(tones);
+      const generated = sidecar.quality?.bySkinTone?.generated ?? [];
+      expect(generated.reduce((a, b) => a + b, 0)).toBe(sidecar.quality?.generated);
+    }
   }, 300_000);
 });
