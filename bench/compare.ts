@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * The one way a bench compares two sides (issue 11, "Benchmark rules"): both run in the same
- * command, interleaved (the side that goes first alternates, so drifting machine load biases
- * neither), at least 3 times; the figures are each side's median and their ratio. A side that
- * cannot run here (no Python, no GPU) is reported with its reason, never dropped.
+ * The one way a bench compares sides (issue 11, "Benchmark rules"): all run in the same
+ * command, interleaved (the side that goes first rotates, so drifting machine load biases
+ * none), at least 3 times; the figures are each side's median and the first side's ratio to each
+ * baseline. A side that cannot run here (no Python, no GPU) is reported with its reason, never
+ * dropped.
  */
 
 /** Figures a bench returns: numbers, or a sentence where a figure could not be measured. */
@@ -30,8 +31,11 @@ export type MaybeSide = Side | UnavailableSide;
 export interface CompareOptions {
   /** Prefix of every figure, e.g. `tsDecode_vs_pythonDecode`. */
   name: string;
-  /** The measured side first, the baseline second. */
-  sides: readonly [MaybeSide, MaybeSide];
+  /**
+   * The measured side first, the baseline second; any further sides are other baselines for the
+   * same work (each gets its own ratio to the first), interleaved with the rest.
+   */
+  sides: readonly [MaybeSide, MaybeSide, ...MaybeSide[]];
   /**
    * `time` (default): first's median seconds / second's (lower is better, e.g. farm / bare loop);
    * `rate`: first's throughput / second's (higher is better, e.g. TS reader / Python reader).
@@ -78,7 +82,10 @@ async function timeOnce(side: Side): Promise<Timing> {
 
 const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
 
-/** Runs both sides interleaved and returns `<name>.<side>.median_s`, the rate, runs, and the ratio. */
+/**
+ * Runs the sides interleaved and returns `<name>.<side>.median_s`, the rate, runs, and the first
+ * side's ratio to each baseline.
+ */
 export async function compare(options: CompareOptions): Promise<Figures> {
   const repetitions = Math.max(MIN_REPETITIONS, options.repetitions ?? MIN_REPETITIONS);
   const runnable = options.sides.filter(isRunnable);
@@ -111,17 +118,19 @@ export async function compare(options: CompareOptions): Promise<Figures> {
       figures[`${key}.this_process_cpu_median_s`] = round(cpu);
     }
   }
-  const [a, b] = options.sides;
-  const rate = options.ratio === 'rate';
-  const ratioKey = `${options.name}.${rate ? 'rate' : 'time'}_ratio_${a.name}_to_${b.name}`;
-  const [ma, mb] = medians;
-  figures[ratioKey] =
-    ma === undefined || mb === undefined
-      ? `cannot run: ${[a, b]
-          .filter((s) => !isRunnable(s))
-          .map((s) => s.name)
-          .join(' and ')} unavailable`
-      : round(rate ? mb / ma : ma / mb);
+  const [a, ...baselines] = options.sides;
+  baselines.forEach((b, i) => {
+    const rate = options.ratio === 'rate';
+    const ratioKey = `${options.name}.${rate ? 'rate' : 'time'}_ratio_${a.name}_to_${b.name}`;
+    const [ma, mb] = [medians[0], medians[i + 1]];
+    figures[ratioKey] =
+      ma === undefined || mb === undefined
+        ? `cannot run: ${[a, b]
+            .filter((s) => !isRunnable(s))
+            .map((s) => s.name)
+            .join(' and ')} unavailable`
+        : round(rate ? mb / ma : ma / mb);
+  });
   return figures;
 }
 

@@ -1,4 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import {
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { openStore } from '../storage';
 import { digestingStream, type Sample, StreamDigest, writeTar } from '../webdataset';
@@ -6,6 +13,9 @@ import { compare, type Figures } from './compare';
 import { benchStack } from './stack';
 
 const SAMPLES = 1000;
+/** The store's defaults, written out because the plain multipart side must match them. */
+const PART_SIZE = 16 * 1024 * 1024;
+const QUEUE_SIZE = 2;
 
 async function distinctJpegs(n: number): Promise<Uint8Array[]> {
   return Promise.all(
@@ -22,17 +32,67 @@ async function distinctJpegs(n: number): Promise<Uint8Array[]> {
 }
 
 /**
+ * The SDK's own multipart upload of bytes already in memory: parts of `partSize`, `queueSize` in
+ * flight, each hashed by the SDK as usual. The same work as the store's multipart upload minus
+ * packing, so it isolates what multipart itself costs on this server.
+ */
+async function plainMultipart(client: S3Client, bucket: string, key: string, bytes: Uint8Array) {
+  // Parts checksummed with CRC32 and the upload declaring it, as the store's multipart does.
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'CRC32' }),
+  );
+  const parts: CompletedPart[] = [];
+  const inFlight = new Set<Promise<void>>();
+  for (let at = 0, n = 1; at < bytes.length; at += PART_SIZE, n++) {
+    const PartNumber = n;
+    const Body = bytes.subarray(at, Math.min(bytes.length, at + PART_SIZE));
+    const sent = client
+      .send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body }))
+      .then(({ ETag, ChecksumCRC32 }) => {
+        parts.push({ PartNumber, ETag, ChecksumCRC32 });
+      })
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+    while (inFlight.size >= QUEUE_SIZE) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}
+
+/**
  * Shard pack + streaming upload against a plain single-object upload of the very same bytes,
  * interleaved in one command: the ratio is what streaming the tar (packing, hashing, multipart)
  * costs over moving the bytes. Two shard sizes of 112-px JPEG samples: about 10 MB (one part
  * at the default 16 MiB part size, so one PutObject) and about 43 MB (a real multipart upload
  * of 3 parts). Both sides write to the same store with the same client settings; the pack side
  * hands the store the tar's SHA-256 as the commit does, which a one-part upload sends as its
- * checksum instead of hashing the bytes again.
+ * checksum instead of hashing the bytes again. The multipart case has a second baseline, the
+ * SDK's multipart upload of the same bytes with the same part size and parts in flight: a plain
+ * PutObject is not the same work there (the server assembles the parts at completion), so the
+ * two ratios separate what multipart costs from what packing and streaming cost.
  */
 export async function benchS3Upload(): Promise<Figures> {
   const stack = await benchStack();
-  const store = openStore(`s3://${stack.bucket}/bench-${randomBytes(4).toString('hex')}`, stack.s3);
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const store = openStore(`s3://${stack.bucket}/${prefix}`, {
+    ...stack.s3,
+    partSize: PART_SIZE,
+    queueSize: QUEUE_SIZE,
+  });
+  const client = new S3Client({
+    region: stack.s3.region,
+    endpoint: stack.s3.endpoint,
+    forcePathStyle: true,
+    credentials: stack.s3.credentials,
+  });
   const images = await distinctJpegs(16);
   const samples = function* (count: number): Generator<Sample> {
     for (let i = 0; i < count; i++) {
@@ -68,6 +128,14 @@ export async function benchS3Upload(): Promise<Figures> {
           sides: [
             { name: 'pack_upload', run: packUpload },
             { name: 'plain_put', run: () => store.put(`${name}-plain.tar`, tar) },
+            ...(tar.length > PART_SIZE
+              ? [
+                  {
+                    name: 'plain_multipart',
+                    run: () => plainMultipart(client, stack.bucket, `${prefix}/${name}-mp.tar`, tar),
+                  },
+                ]
+              : []),
           ],
           repetitions: 5,
           warmups: 1,
@@ -78,6 +146,7 @@ export async function benchS3Upload(): Promise<Figures> {
     }
     return figures;
   } finally {
+    client.destroy();
     await store.deletePrefix('');
   }
 }
