@@ -1,7 +1,7 @@
 import sharp from 'sharp';
+import { decodeRgbJpeg, loadJpegDecoder, type RawImage } from '../image';
 import type { Sample } from '../webdataset';
 import { MissingFieldError } from './errors';
-import { decodeRgbJpeg, loadJpegDecoder } from './jpeg-wasm';
 
 const decoder = new TextDecoder();
 
@@ -32,20 +32,14 @@ export function imageBytes(sample: Sample): { format: 'jpg' | 'png'; bytes: Uint
   return { format: 'png', bytes: field(sample, 'png') };
 }
 
-export interface RawImage {
-  /** Interleaved pixels, row-major, `channels` bytes per pixel. */
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: number;
-}
+export type { RawImage };
 
 export interface DecodeOptions {
   /** RGBA instead of RGB. */
   alpha?: boolean;
   /**
    * Decode a colour JPEG without an ICC profile (what synfarm writes) on this thread, with libjpeg-turbo
-   * in WebAssembly (./jpeg-wasm.ts): sharp's pixels without sharp's cost per call, but one image
+   * in WebAssembly (image/jpeg-wasm.ts): sharp's pixels without sharp's cost per call, but one image
    * at a time. Default true; false sends it to sharp, which decodes on libuv's thread pool, so
    * several decodes in flight use several cores.
    */
@@ -60,7 +54,7 @@ function triesWasm(options: DecodeOptions): boolean {
 /**
  * Decodes the image to raw RGB (or RGBA with `alpha`) pixels, the same pixels whichever decoder
  * runs (see `onThisThread`). PNGs, greyscale, CMYK and profiled JPEGs, and any JPEG the
- * WebAssembly decoder declines (./jpeg-wasm.ts), go to sharp, so a bad image gets sharp's error.
+ * WebAssembly decoder declines (image/jpeg-wasm.ts), go to sharp, so a bad image gets sharp's error.
  * Corrupt scan data that both decoders accept may decode differently: a reader with `verify`
  * checks each shard's sha256 first. Shard images are small (112-512 px), so sharp's per-image
  * overhead outweighs the decode itself: a JPEG has no alpha to remove, so its pipeline is only

@@ -13,7 +13,7 @@ import {
   syntheticImages,
   writeSyntheticRun,
 } from '../consumer';
-import { jpegHeader, jpegWasmStats } from '../consumer/jpeg-wasm';
+import { jpegHeader, jpegWasmStats } from '../image';
 import { renderOne } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { openStore } from '../storage';

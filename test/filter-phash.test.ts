@@ -1,11 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { HashIndex, hamming, measureImage, pHash } from '../filter';
+import { luma } from '../image';
 import { renderOne } from '../models/procedural';
 
+/** pHash of the image's luma, decoded by sharp. */
 async function gray(bytes: Uint8Array) {
-  const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
-  return pHash(new Uint8Array(data), info.width, info.height);
+  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return pHash(luma({ data, width: info.width, height: info.height, channels: 3 }), info.width, info.height);
 }
 
 describe('perceptual hash', () => {

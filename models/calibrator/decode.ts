@@ -1,4 +1,4 @@
-import sharp, { type OutputInfo } from 'sharp';
+import { decodeRgb, type RawImage } from '../../image';
 import type { SampleErrorCode } from './errors';
 
 /** Smallest image side the detector and the 112 px face crops can work with. */
@@ -6,7 +6,7 @@ export const MIN_IMAGE_SIDE = 48;
 
 /** RGB pixels, 3 bytes each, row-major. */
 export interface DecodedImage {
-  data: Buffer;
+  data: Uint8Array;
   width: number;
   height: number;
 }
@@ -22,21 +22,21 @@ export function isFailure(x: object): x is SampleFailure {
 }
 
 /**
- * Stage 1: encoded bytes to RGB pixels, once per image. Everything later (detector input, face
- * crops) is cut from these pixels; a bad image is a per-sample failure, never a throw.
+ * Stage 1: encoded bytes to RGB pixels, once per image (image/decode.ts: synfarm's JPEGs in
+ * WebAssembly, anything else through sharp). Everything later (detector input, face crops) is cut
+ * from these pixels; a bad image is a per-sample failure, never a throw.
  */
 export async function decodeImage(
   bytes: Uint8Array,
   expected?: { width: number; height: number },
 ): Promise<DecodedImage | SampleFailure> {
-  let out: { data: Buffer; info: OutputInfo };
+  let out: RawImage;
   try {
-    // sharp's default failOn ('warning') also rejects truncated files: a half-written image is no sample.
-    out = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    out = await decodeRgb(bytes);
   } catch (err) {
     return { code: 'decode-failed', message: `image could not be decoded: ${(err as Error).message}` };
   }
-  const { width, height, channels } = out.info;
+  const { width, height, channels } = out;
   if (channels !== 3)
     return { code: 'decode-failed', message: `decoded to ${channels} channels, expected RGB` };
   if (expected && (width !== expected.width || height !== expected.height)) {
