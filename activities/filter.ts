@@ -1,5 +1,5 @@
 import { HashIndex } from '../filter/dedupe';
-import { type ImageFacts, measureImage } from '../filter/quality';
+import { type ImageFacts, MEASUREMENT, measureImage } from '../filter/quality';
 import { decide, thresholdsFromSpec } from '../filter/rules';
 import { computeGuidance, type Guidance, type RoundSample } from '../guidance';
 import type { Calibration } from '../models/calibrator/schema';
@@ -99,7 +99,7 @@ export async function filterRound(
     }
     onPart(p + 1, parts.length);
   }
-  const current: RoundDecisions = { round: req.round, decisions };
+  const current: RoundDecisions = { round: req.round, measurement: MEASUREMENT, decisions };
 
   let guidance: Guidance | undefined;
   const deficit = deficitOf(ctx, req.shard, [...earlier, current]);

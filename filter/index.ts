@@ -1,6 +1,13 @@
 export { type DedupeIndex, DedupeIndexSchema, HashIndex } from './dedupe';
 export { areaAverage, dHash, hamming, pHash } from './phash';
-export { exposure, type ImageFacts, laplacianVariance, measureImage, QUALITY_SIDE } from './quality';
+export {
+  exposure,
+  type ImageFacts,
+  laplacianVariance,
+  MEASUREMENT,
+  measureImage,
+  QUALITY_SIDE,
+} from './quality';
 export {
   auContradictions,
   type Decision,

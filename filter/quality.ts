@@ -57,32 +57,43 @@ export interface Box {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-/** The face box as whole pixels inside the image (floor of the corner, rounded size, clipped). */
+/**
+ * Which measurement made a round's decisions, recorded with them: a change to what is measured
+ * (decoder, grey, resampling, hash) changes decisions, so a run must not mix two. `luma-cubic/1`
+ * (2026-12) replaced sharp's sRGB grey and libvips' resize: pHash moved by up to 4 bits and mean
+ * luma by about a grey level on the same image.
+ */
+export const MEASUREMENT = 'luma-cubic/1';
+
+/**
+ * The face box as whole pixels inside the image: floor of the corner, rounded size, clipped to
+ * the image. A box that is not finite or has no pixel in the image is an error, not a corner.
+ */
 function faceRect(face: Box | null, width: number, height: number): PixelRect {
   if (!face) return { left: 0, top: 0, width, height };
-  const left = Math.min(width - 1, Math.max(0, Math.floor(face.x)));
-  const top = Math.min(height - 1, Math.max(0, Math.floor(face.y)));
-  return {
-    left,
-    top,
-    width: Math.max(1, Math.min(width - left, Math.round(face.width))),
-    height: Math.max(1, Math.min(height - top, Math.round(face.height))),
-  };
+  const left = Math.max(0, Math.floor(face.x));
+  const top = Math.max(0, Math.floor(face.y));
+  const right = Math.min(width, Math.floor(face.x) + Math.round(face.width));
+  const bottom = Math.min(height, Math.floor(face.y) + Math.round(face.height));
+  if (!(right > left && bottom > top))
+    throw new RangeError(`face box ${JSON.stringify(face)} has no pixel in the ${width}x${height} image`);
+  return { left, top, width: right - left, height: bottom - top };
 }
 
 /**
  * Decodes once (image/decode.ts) to luma; hashes the whole image and judges quality on the face
  * box (the part FER models read) or, without one, the whole image, resampled in plain arithmetic
- * (image/resample.ts). About a tenth of the CPU of the two sharp pipelines this replaced, whose
- * per-call cost dwarfed the work on a 224 px image, and the same numbers on every machine. Throws
- * on undecodable bytes: the calibrator has already turned those into a `decode-failed` reason,
- * so callers skip them.
+ * (image/resample.ts): the same numbers on every machine, at a third to two fifths of the CPU of
+ * the two sharp pipelines this replaced, whose per-call cost dwarfed the work on a 224 px image.
+ * Throws on undecodable bytes (the calibrator has already turned those into a `decode-failed`
+ * reason) and on a box outside the image, so callers leave such samples unjudged.
  */
 export async function measureImage(bytes: Uint8Array, face: Box | null): Promise<ImageFacts> {
   const image = await decodeRgb(bytes);
-  const grey = luma(image);
   const { width, height } = image;
-  const small = resizeCubic(grey, width, faceRect(face, width, height), QUALITY_SIDE, QUALITY_SIDE);
+  const rect = faceRect(face, width, height);
+  const grey = luma(image);
+  const small = resizeCubic(grey, width, rect, QUALITY_SIDE, QUALITY_SIDE);
   return {
     sharpness: round4(laplacianVariance(small, QUALITY_SIDE, QUALITY_SIDE)),
     ...mapValues(exposure(small), round4),

@@ -12,13 +12,19 @@ export interface RawImage {
 /**
  * 3-channel sRGB pixels of an encoded image. A colour JPEG without an ICC profile (what synfarm
  * writes) is decoded on this thread in WebAssembly (./jpeg-wasm.ts), to sharp's own pixels at
- * about half of sharp's CPU per shard-sized image; anything else, and any JPEG that decoder
- * declines (warnings included), goes to sharp, which throws on bad or truncated data. The farm's
- * stages call this once per image: the calibrator for the models' input, the filter for its
- * measurements.
+ * about half of sharp's CPU per shard-sized image; anything else, any JPEG that decoder declines
+ * (warnings included), and everything when `onThisThread` is false goes to sharp, which throws
+ * on bad or truncated data and decodes on libuv's thread pool, so several in flight use several
+ * cores: the choice for a process that has the node's cores to itself. Same pixels either way
+ * for well-formed images; corrupt data that both decoders accept (a damaged table, a flipped bit
+ * in a scan) may decode differently. The farm's stages call this once per image: the calibrator
+ * for the models' input, the filter for its measurements.
  */
-export async function decodeRgb(bytes: Uint8Array): Promise<RawImage> {
-  const fast = await decodeRgbJpeg(bytes);
+export async function decodeRgb(
+  bytes: Uint8Array,
+  options: { onThisThread?: boolean } = {},
+): Promise<RawImage> {
+  const fast = options.onThisThread === false ? undefined : await decodeRgbJpeg(bytes);
   if (fast) return fast;
   // sharp's default failOn ('warning') also rejects truncated files: a half-written image is no image.
   const { data, info } = await sharp(bytes)

@@ -65,6 +65,14 @@ export function resizeCubic(
   outWidth: number,
   outHeight: number,
 ): Uint8Array {
+  const { left, top } = rect;
+  const ok = [left, top, rect.width, rect.height, outWidth, outHeight].every(Number.isInteger);
+  if (!ok || left < 0 || top < 0 || rect.width < 1 || rect.height < 1 || outWidth < 1 || outHeight < 1)
+    throw new RangeError(
+      `resizeCubic: ${JSON.stringify(rect)} to ${outWidth}x${outHeight} is not a whole-pixel resize`,
+    );
+  if (left + rect.width > width || (top + rect.height) * width > grey.length)
+    throw new RangeError(`resizeCubic: ${JSON.stringify(rect)} leaves the ${width}-pixel-wide image`);
   const cols = taps(rect.width, outWidth);
   const rows = taps(rect.height, outHeight);
   const across = new Float64Array(rect.height * outWidth);

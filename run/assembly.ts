@@ -12,6 +12,8 @@ import type { StagedImage } from './parts';
 /** One round's keep/reject decisions, stored beside its parts for commit and for the record. */
 export const RoundDecisionsSchema = z.object({
   round: z.number().int(),
+  /** The image measurement behind the decisions (filter/quality.ts MEASUREMENT); absent before 2026-12. */
+  measurement: z.string().optional(),
   decisions: z.array(
     z.object({
       key: z.string(),

@@ -10,6 +10,7 @@ import { createGenerate } from '../activities/generate';
 import { createRunContexts } from '../activities/run-context';
 import { createRunIndexActivities } from '../activities/run-index';
 import type { CommitResult } from '../activities/types';
+import { MEASUREMENT } from '../filter';
 import type { Calibration } from '../models/calibrator/schema';
 import { createProceduralGenerator, renderOne } from '../models/procedural';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
@@ -96,6 +97,8 @@ describe('filter activity: near-duplicates within a shard and run-wide', () => {
     const ref = { outputUrl: t.output, runId: t.spec.runId, shard: 0 };
     await t.stage(0, 0);
     const r0 = await filterRound(t.ctx, { ...ref, round: 0 });
+    // The stored decisions name the measurement behind them.
+    expect((await readDecisions(t.ctx, 0, 0))?.measurement).toBe(MEASUREMENT);
     const [first, second] = r0.current.decisions;
     // Planned order decides which copy survives: the earlier key is kept.
     expect(first!.keep).toBe(true);

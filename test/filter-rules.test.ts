@@ -163,6 +163,17 @@ describe('image measurements', () => {
     expect(a.sharpness).toBeGreaterThan(10 * T.minSharpness);
   });
 
+  it('refuses a face box with no pixel in the image, so the sample goes unjudged', async () => {
+    const jpg = (await renderOne({ className: 'happy', seed: 1, size: 224 })).bytes;
+    for (const box of [
+      { x: 300, y: 300, width: 50, height: 50 },
+      { x: -80, y: 10, width: 60, height: 60 },
+      { x: Number.NaN, y: 10, width: 60, height: 60 },
+      { x: 10, y: 10, width: Number.NaN, height: 60 },
+    ])
+      await expect(measureImage(jpg, box), JSON.stringify(box)).rejects.toThrow(RangeError);
+  });
+
   it("measures the face crop's luma as sharp would resize it, with or without alpha", async () => {
     const side = QUALITY_SIDE;
     const jpg = (await renderOne({ className: 'happy', seed: 1, size: 224, format: 'jpg' })).bytes;
@@ -178,8 +189,8 @@ describe('image measurements', () => {
       ]) {
         const left = Math.max(0, Math.floor(box.x));
         const top = Math.max(0, Math.floor(box.y));
-        const width = Math.min(224 - left, Math.round(box.width));
-        const height = Math.min(224 - top, Math.round(box.height));
+        const width = Math.min(224, Math.floor(box.x) + Math.round(box.width)) - left;
+        const height = Math.min(224, Math.floor(box.y) + Math.round(box.height)) - top;
         const pixels = await sharp(bytes).removeAlpha().raw().toBuffer();
         const grey = Buffer.alloc(224 * 224);
         for (let i = 0; i < grey.length; i++)

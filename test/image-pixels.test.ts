@@ -26,6 +26,11 @@ describe('decodeRgb', () => {
       expect(Buffer.from(got.data).equals(want), format).toBe(true);
     }
     expect(jpegWasmStats().decoded).toBe(decoded + 2);
+    // A process with the node's cores to itself asks sharp: same pixels, no WebAssembly.
+    const { bytes } = await renderOne({ className: 'disgust', seed: 1, size: 224 });
+    const viaSharp = await decodeRgb(bytes, { onThisThread: false });
+    expect(Buffer.from(viaSharp.data).equals(Buffer.from((await decodeRgb(bytes)).data))).toBe(true);
+    expect(jpegWasmStats().decoded).toBe(decoded + 3);
   });
 
   it('leaves a truncated JPEG to sharp, which refuses it, so the calibrator names the failure', async () => {
@@ -68,6 +73,35 @@ describe('resizeCubic', () => {
     const same = resizeCubic(ramp, W, { left: 10, top: 20, width: 128, height: 128 }, 128, 128);
     for (let y = 0; y < 128; y++)
       for (let x = 0; x < 128; x++) expect(same[y * 128 + x]).toBe(ramp[(20 + y) * W + 10 + x]);
+  });
+
+  it('reads only the rectangle: beyond its edges it repeats them, whatever the image holds there', () => {
+    const rect = { left: 60, top: 50, width: 70, height: 90 };
+    const noisy = new Uint8Array(W * W).map((_, i) => (i * 7919) % 251);
+    const alone = new Uint8Array(rect.width * rect.height);
+    for (let y = 0; y < rect.height; y++)
+      alone.set(
+        noisy.subarray((rect.top + y) * W + rect.left, (rect.top + y) * W + rect.left + rect.width),
+        y * rect.width,
+      );
+    const whole = { left: 0, top: 0, width: rect.width, height: rect.height };
+    for (const side of [40, 128])
+      expect(resizeCubic(noisy, W, rect, side, side)).toEqual(
+        resizeCubic(alone, rect.width, whole, side, side),
+      );
+  });
+
+  it('refuses a rectangle that is not whole pixels inside the image', () => {
+    const grey = new Uint8Array(W * W);
+    for (const rect of [
+      { left: 200, top: 0, width: 30, height: 10 },
+      { left: 0, top: 220, width: 10, height: 10 },
+      { left: -1, top: 0, width: 10, height: 10 },
+      { left: 0, top: 0, width: 0, height: 10 },
+      { left: 0.5, top: 0, width: 10, height: 10 },
+      { left: 0, top: 0, width: Number.NaN, height: 10 },
+    ])
+      expect(() => resizeCubic(grey, W, rect, 128, 128), JSON.stringify(rect)).toThrow(RangeError);
   });
 
   it('samples at pixel centres: enlarged, a ramp keeps its values away from the edges', () => {

@@ -29,10 +29,11 @@ export function isFailure(x: object): x is SampleFailure {
 export async function decodeImage(
   bytes: Uint8Array,
   expected?: { width: number; height: number },
+  options: { onThisThread?: boolean } = {},
 ): Promise<DecodedImage | SampleFailure> {
   let out: RawImage;
   try {
-    out = await decodeRgb(bytes);
+    out = await decodeRgb(bytes, options);
   } catch (err) {
     return { code: 'decode-failed', message: `image could not be decoded: ${(err as Error).message}` };
   }

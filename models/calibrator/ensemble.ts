@@ -195,7 +195,13 @@ interface BatchContext {
 
 async function calibrateBatch(items: CalibrationItem[], ctx: BatchContext): Promise<Calibration[]> {
   const results: (Calibration | undefined)[] = new Array(items.length);
-  const decoded = await Promise.all(items.map(({ image }) => decodeImage(image.bytes, ctx.opts.imageSize)));
+  // A native TF.js backend means one process for the node's cores (see workers/): there, sharp
+  // decodes a batch on several threads; elsewhere a process has one core, and decoding on it
+  // costs half the CPU.
+  const onThisThread = ctx.backendName !== 'node' && ctx.backendName !== 'node-gpu';
+  const decoded = await Promise.all(
+    items.map(({ image }) => decodeImage(image.bytes, ctx.opts.imageSize, { onThisThread })),
+  );
   const ok: { i: number; img: DecodedImage }[] = [];
   decoded.forEach((d, i) => {
     if (isFailure(d)) results[i] = failedCalibration(items[i]!, ctx.header, d);
