@@ -83,6 +83,14 @@ const BACKENDS: Record<TfjsBackendName, BackendSpec> = {
 
 const requireHere = createRequire(import.meta.url);
 
+/**
+ * tfjs-node and tfjs-node-gpu: one process already uses every core (or the device), so a node
+ * runs one worker process and work that can spread over threads should.
+ */
+export function isNativeBackend(name: string): name is 'node' | 'node-gpu' {
+  return name === 'node' || name === 'node-gpu';
+}
+
 export function isBackendInstalled(name: TfjsBackendName): boolean {
   try {
     requireHere.resolve(BACKENDS[name].pkg);

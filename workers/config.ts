@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { readCredentials, readStackInfo } from '../infra/dev-stack';
 import type { TemporalTarget } from '../infra/temporal-connection';
-import { isBackendInstalled, TFJS_BACKEND_NAMES } from '../models/tfjs-backend';
+import { isBackendInstalled, isNativeBackend, TFJS_BACKEND_NAMES } from '../models/tfjs-backend';
 import type { StoreOptions } from '../storage';
 import { QUEUE_KINDS } from './worker';
 
@@ -336,7 +336,7 @@ export function defaultProcesses(
 ): { processes: number; why: string } {
   if (!config.queues.some((q) => q !== 'workflows')) return { processes: 1, why: 'workflow tasks only' };
   const native = config.tfjsBackend
-    ? config.tfjsBackend === 'node' || config.tfjsBackend === 'node-gpu'
+    ? isNativeBackend(config.tfjsBackend)
     : installed('node-gpu') || installed('node');
   if (config.gpu !== undefined || native)
     return { processes: 1, why: 'native TF.js backend uses every core' };

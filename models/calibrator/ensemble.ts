@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   activeTfjsBackend,
   initTfjsBackend,
+  isNativeBackend,
   type TfjsBackendInfo,
   TfjsBackendOptionsSchema,
 } from '../tfjs-backend';
@@ -162,7 +163,18 @@ export async function createEnsembleCalibrator(
       const out: Calibration[] = [];
       for (let start = 0; start < items.length; start += opts.batchSize) {
         const batch = items.slice(start, start + opts.batchSize);
-        out.push(...(await calibrateBatch(batch, { opts, runtime, header, backendName: computedBy.name })));
+        out.push(
+          ...(await calibrateBatch(batch, {
+            opts,
+            runtime,
+            header,
+            backendName: computedBy.name,
+            // A native backend's process has the node's cores (see workers/config.ts): there sharp
+            // decodes a batch on several threads; elsewhere a process has one core, and decoding
+            // on it costs half the CPU.
+            decodeOnThisThread: !isNativeBackend(backend.name),
+          })),
+        );
       }
       return out;
     },
@@ -177,7 +189,7 @@ export async function createEnsembleCalibrator(
 async function chooseOnnx(opts: Options, backend: TfjsBackendInfo, models: EnsembleModels) {
   if (opts.runtime === 'tfjs') return undefined;
   if (opts.runtime === 'onnx') return onnxRuntime(models, { threads: opts.onnxThreads });
-  if (backend.name === 'node' || backend.name === 'node-gpu') return undefined;
+  if (isNativeBackend(backend.name)) return undefined;
   try {
     return await onnxRuntime(models, { threads: opts.onnxThreads });
   } catch (err) {
@@ -191,14 +203,12 @@ interface BatchContext {
   runtime: InferenceRuntime;
   header: CalibratorHeader;
   backendName: string;
+  decodeOnThisThread: boolean;
 }
 
 async function calibrateBatch(items: CalibrationItem[], ctx: BatchContext): Promise<Calibration[]> {
   const results: (Calibration | undefined)[] = new Array(items.length);
-  // A native TF.js backend means one process for the node's cores (see workers/): there, sharp
-  // decodes a batch on several threads; elsewhere a process has one core, and decoding on it
-  // costs half the CPU.
-  const onThisThread = ctx.backendName !== 'node' && ctx.backendName !== 'node-gpu';
+  const onThisThread = ctx.decodeOnThisThread;
   const decoded = await Promise.all(
     items.map(({ image }) => decodeImage(image.bytes, ctx.opts.imageSize, { onThisThread })),
   );
