@@ -119,10 +119,11 @@ export async function compare(options: CompareOptions): Promise<Figures> {
     }
   }
   const [a, ...baselines] = options.sides;
+  const rate = options.ratio === 'rate';
+  const ma = medians[0];
   baselines.forEach((b, i) => {
-    const rate = options.ratio === 'rate';
     const ratioKey = `${options.name}.${rate ? 'rate' : 'time'}_ratio_${a.name}_to_${b.name}`;
-    const [ma, mb] = [medians[0], medians[i + 1]];
+    const mb = medians[i + 1];
     figures[ratioKey] =
       ma === undefined || mb === undefined
         ? `cannot run: ${[a, b]
