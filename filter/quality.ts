@@ -67,7 +67,8 @@ export const MEASUREMENT = 'luma-cubic/1';
 
 /**
  * The face box as whole pixels inside the image: floor of the corner, rounded size, clipped to
- * the image. A box that is not finite or has no pixel in the image is an error, not a corner.
+ * the image. A box that is not finite or has no pixel in the image comes out empty or NaN, which
+ * resizeCubic refuses: an error, not a corner.
  */
 function faceRect(face: Box | null, width: number, height: number): PixelRect {
   if (!face) return { left: 0, top: 0, width, height };
@@ -75,8 +76,6 @@ function faceRect(face: Box | null, width: number, height: number): PixelRect {
   const top = Math.max(0, Math.floor(face.y));
   const right = Math.min(width, Math.floor(face.x) + Math.round(face.width));
   const bottom = Math.min(height, Math.floor(face.y) + Math.round(face.height));
-  if (!(right > left && bottom > top))
-    throw new RangeError(`face box ${JSON.stringify(face)} has no pixel in the ${width}x${height} image`);
   return { left, top, width: right - left, height: bottom - top };
 }
 
