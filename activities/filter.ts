@@ -60,7 +60,8 @@ export async function filterRound(
   const filter = ctx.spec.filter;
   const thresholds = thresholdsFromSpec(ctx.spec);
   const shardIndex = new HashIndex(filter.dedupeHamming);
-  for (const r of earlier) for (const d of r.decisions) if (d.keep && d.phash) shardIndex.add(d.phash, d.key);
+  for (const r of earlier)
+    for (const [hash, key] of await keptHashes(ctx, req.shard, r)) shardIndex.add(hash, key);
 
   const parts = roundParts(ctx, req);
   const decisions: RoundDecisions['decisions'] = [];
@@ -110,6 +111,35 @@ export async function filterRound(
   }
   await ctx.objects.putJson(ctx.keys.decisions(req.shard, req.round), current);
   return { current, earlier, guidance };
+}
+
+/**
+ * The pHashes of a filtered round's kept samples, in planned order, as this worker measures them.
+ * A round filtered under another measurement (workers of an older version, a run resumed after an
+ * upgrade) stored hashes up to 4 bits off this one's, the whole default dedupe radius: comparing
+ * them as stored would let a repeat through or reject a distinct face, so its kept images are
+ * measured again from the round's staged parts. Its keep and reject decisions stand.
+ */
+async function keptHashes(ctx: RunContext, shard: number, r: RoundDecisions): Promise<[string, string][]> {
+  const kept = r.decisions.filter((d) => d.keep && d.phash);
+  if (r.measurement === MEASUREMENT || kept.length === 0) return kept.map((d) => [d.phash!, d.key]);
+  const now = new Map<string, string>();
+  const wanted = new Set(kept.map((d) => d.key));
+  for (let p = 0; now.size < wanted.size; p++) {
+    const labelsKey = ctx.keys.labelsPart(shard, r.round, p);
+    if (!(await ctx.store.head(labelsKey))) break;
+    const labels = unpackLabels(await ctx.store.get(labelsKey)).filter((l) => wanted.has(l.key));
+    if (labels.length === 0) continue;
+    const genKey = ctx.keys.generatedPart(shard, r.round, p);
+    const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
+    const bytesByKey = new Map(images.map((img) => [img.key, img.bytes]));
+    for (const label of labels) {
+      const facts = await imageFacts(label, bytesByKey.get(label.key));
+      if (facts) now.set(label.key, facts.phash);
+    }
+  }
+  // A kept image that cannot be measured again keeps its stored hash: the nearest thing to it.
+  return kept.map((d) => [now.get(d.key) ?? d.phash!, d.key]);
 }
 
 async function imageFacts(label: Calibration, bytes: Uint8Array | undefined): Promise<ImageFacts | null> {

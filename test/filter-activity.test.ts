@@ -117,6 +117,32 @@ describe('filter activity: near-duplicates within a shard and run-wide', () => {
     expect(ok.current.decisions.map((d) => d.keep)).toEqual([true, true]);
   });
 
+  it('hashes an earlier round filtered under another measurement again, and trusts one under this', async () => {
+    const face = (await renderOne({ className: 'happy', seed: 3 })).bytes;
+    const other = (await renderOne({ className: 'sad', seed: 4 })).bytes;
+    const ref = { runId: 'dedupe', shard: 0 };
+    const deficit = [0, 0, 1, 0, 0, 0, 0, 0];
+    // Round 0 keeps `face`; its stored hash is then replaced by a far one (every bit flipped), as a
+    // measurement that disagrees with this one by more than the dedupe radius would store it.
+    const roundOneKeeps = async (measurement: string | undefined) => {
+      const t = await setup({ '0/0/happy': face, '0/0/sad': other, '0/1/sad': face });
+      await t.stage(0, 0);
+      const r0 = await filterRound(t.ctx, { ...ref, outputUrl: t.output, round: 0 });
+      expect(r0.current.decisions.map((d) => d.keep)).toEqual([true, true]);
+      const flip = (h: string) => [...h].map((c) => (c === '0' ? '1' : '0')).join('');
+      const decisions = r0.current.decisions.map((d) => ({ ...d, phash: flip(d.phash!) }));
+      await t.store.put(t.ctx.keys.decisions(0, 0), JSON.stringify({ round: 0, measurement, decisions }));
+      await t.stage(0, 1, deficit);
+      const r1 = await filterRound(t.ctx, { ...ref, outputUrl: t.output, round: 1, classCounts: deficit });
+      return r1.current.decisions[0]!;
+    };
+    // Decisions from before measurements were recorded, or from another one: measured again.
+    expect(await roundOneKeeps(undefined)).toMatchObject({ keep: false, reasons: ['near-duplicate'] });
+    expect(await roundOneKeeps('sharp-grey/0')).toMatchObject({ keep: false, reasons: ['near-duplicate'] });
+    // Under this measurement the stored hash is the truth, so the far one lets the repeat through.
+    expect(await roundOneKeeps(MEASUREMENT)).toMatchObject({ keep: true });
+  });
+
   it('a shard decides the same whether or not another shard is committed, and reuses its decision', async () => {
     const a = (await renderOne({ className: 'happy', seed: 11 })).bytes;
     const b = (await renderOne({ className: 'sad', seed: 12 })).bytes;
