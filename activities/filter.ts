@@ -6,6 +6,7 @@ import type { Calibration } from '../models/calibrator/schema';
 import {
   deficitByClass,
   nextRoundRequest,
+  partsOfRound,
   type RoundDecisions,
   RoundDecisionsSchema,
   rejectTallies,
@@ -47,7 +48,7 @@ export async function readAllDecisions(ctx: RunContext, shard: number): Promise<
 export async function filterRound(
   ctx: RunContext,
   req: RoundRequest,
-  onPart: (done: number, parts: number) => void = () => {},
+  progress: (details: Record<string, number>) => void = () => {},
 ): Promise<{ current: RoundDecisions; earlier: RoundDecisions[]; guidance?: Guidance }> {
   const earlier: RoundDecisions[] = [];
   for (let r = 0; r < req.round; r++) {
@@ -61,7 +62,7 @@ export async function filterRound(
   const thresholds = thresholdsFromSpec(ctx.spec);
   const shardIndex = new HashIndex(filter.dedupeHamming);
   for (const r of earlier)
-    for (const [hash, key] of await keptHashes(ctx, req.shard, r)) shardIndex.add(hash, key);
+    for (const [hash, key] of await keptHashes(ctx, req.shard, r, progress)) shardIndex.add(hash, key);
 
   const parts = roundParts(ctx, req);
   const decisions: RoundDecisions['decisions'] = [];
@@ -98,7 +99,7 @@ export async function filterRound(
       });
       samples.push({ calibration: label, keep: d.keep });
     }
-    onPart(p + 1, parts.length);
+    progress({ partsDone: p + 1, parts: parts.length });
   }
   const current: RoundDecisions = { round: req.round, measurement: MEASUREMENT, decisions };
 
@@ -118,16 +119,24 @@ export async function filterRound(
  * A round filtered under another measurement (workers of an older version, a run resumed after an
  * upgrade) stored hashes up to 4 bits off this one's, the whole default dedupe radius: comparing
  * them as stored would let a repeat through or reject a distinct face, so its kept images are
- * measured again from the round's staged parts. Its keep and reject decisions stand.
+ * measured again from the round's staged parts. Its keep and reject decisions stand. Every part
+ * its decisions imply is read, as commit reads them: a part that is gone is an error, not a
+ * quietly shorter list. A large round takes minutes to measure again, hence the progress per part.
  */
-async function keptHashes(ctx: RunContext, shard: number, r: RoundDecisions): Promise<[string, string][]> {
+async function keptHashes(
+  ctx: RunContext,
+  shard: number,
+  r: RoundDecisions,
+  progress: (details: Record<string, number>) => void,
+): Promise<[string, string][]> {
   const kept = r.decisions.filter((d) => d.keep && d.phash);
   if (r.measurement === MEASUREMENT || kept.length === 0) return kept.map((d) => [d.phash!, d.key]);
   const now = new Map<string, string>();
   const wanted = new Set(kept.map((d) => d.key));
-  for (let p = 0; now.size < wanted.size; p++) {
+  const parts = partsOfRound(r, ctx.spec.generator.batchSize);
+  for (let p = 0; p < parts; p++) {
+    progress({ remeasuringRound: r.round, partsDone: p, parts });
     const labelsKey = ctx.keys.labelsPart(shard, r.round, p);
-    if (!(await ctx.store.head(labelsKey))) break;
     const labels = unpackLabels(await ctx.store.get(labelsKey)).filter((l) => wanted.has(l.key));
     if (labels.length === 0) continue;
     const genKey = ctx.keys.generatedPart(shard, r.round, p);
@@ -165,9 +174,7 @@ export function createFilter(runContext: (r: RoundRequest) => Promise<RunContext
   return async function filter(req: RoundRequest): Promise<RoundOutcome> {
     return failFastOnBadInput(async () => {
       const ctx = await runContext(req);
-      const { current, earlier } = await filterRound(ctx, req, (done, parts) =>
-        checkpoint({ partsDone: done, parts }),
-      );
+      const { current, earlier } = await filterRound(ctx, req, checkpoint);
       const rejectsByReason = rejectTallies([current]);
       return {
         round: req.round,

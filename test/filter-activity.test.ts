@@ -25,9 +25,10 @@ import { inActivity } from './support/in-activity';
 
 /**
  * A run of 2 shards x 2 samples (one happy, one sad each) on a file:// store, with parts written
- * by hand: the images chosen per test, labels as an ensemble would give with a face found.
+ * by hand: the images chosen per test, labels as an ensemble would give with a face found. Parts
+ * hold `batchSize` samples, so 1 puts each sample of a round in a part of its own.
  */
-async function setup(images: Record<string, Uint8Array>) {
+async function setup(images: Record<string, Uint8Array>, batchSize = 8) {
   const dir = mkdtempSync(path.join(tmpdir(), 'synfarm-filter-'));
   const output = pathToFileURL(dir).href;
   const spec = resolveSpec({
@@ -35,7 +36,7 @@ async function setup(images: Record<string, Uint8Array>) {
     target: 4,
     shardSize: 2,
     classes: ['happy', 'sad'],
-    generator: { backend: 'procedural', batchSize: 8 },
+    generator: { backend: 'procedural', batchSize },
     filter: { maxRounds: 2 },
     output,
   });
@@ -51,6 +52,18 @@ async function setup(images: Record<string, Uint8Array>) {
     readAs?: (cls: number) => number,
   ) {
     const requests = ctx.planRound(shard, round, classCounts);
+    for (let at = 0; at < requests.length; at += batchSize) {
+      await stagePart(shard, round, at / batchSize, requests.slice(at, at + batchSize), readAs);
+    }
+    return requests;
+  }
+  async function stagePart(
+    shard: number,
+    round: number,
+    part: number,
+    requests: ReturnType<typeof ctx.planRound>,
+    readAs?: (cls: number) => number,
+  ) {
     const gen = requests.map((r) => ({
       key: r.key,
       bytes: images[`${shard}/${round}/${r.className}`]!,
@@ -60,7 +73,7 @@ async function setup(images: Record<string, Uint8Array>) {
       meta: {},
     }));
     await store.put(
-      ctx.keys.generatedPart(shard, round, 0),
+      ctx.keys.generatedPart(shard, round, part),
       await packGeneratedPart(gen, requests, { id: 'fixture', version: '1' }),
     );
     const labels: Calibration[] = requests.map((r) => {
@@ -82,12 +95,12 @@ async function setup(images: Record<string, Uint8Array>) {
         error: null,
       };
     });
-    await store.put(ctx.keys.labelsPart(shard, round, 0), packLabels(labels));
-    return requests;
+    await store.put(ctx.keys.labelsPart(shard, round, part), packLabels(labels));
   }
   const commit = createCommit(deps, contexts);
   return { spec, store, ctx, stage, output, commit, deps, contexts };
 }
+type Setup = Awaited<ReturnType<typeof setup>>;
 
 describe('filter activity: near-duplicates within a shard and run-wide', () => {
   it('rejects a sample repeating a kept one of the same round, then of an earlier round', async () => {
@@ -122,25 +135,39 @@ describe('filter activity: near-duplicates within a shard and run-wide', () => {
     const other = (await renderOne({ className: 'sad', seed: 4 })).bytes;
     const ref = { runId: 'dedupe', shard: 0 };
     const deficit = [0, 0, 1, 0, 0, 0, 0, 0];
-    // Round 0 keeps `face`; its stored hash is then replaced by a far one (every bit flipped), as a
-    // measurement that disagrees with this one by more than the dedupe radius would store it.
-    const roundOneKeeps = async (measurement: string | undefined) => {
-      const t = await setup({ '0/0/happy': face, '0/0/sad': other, '0/1/sad': face });
+    // Round 0 keeps both samples, `face` last (in a part of its own when batchSize is 1); their
+    // stored hashes are then complemented, bit for bit, as a measurement that disagrees with this
+    // one by more than the dedupe radius would have stored them. Round 1 repeats `face`.
+    const roundOne = async (
+      measurement: string | undefined,
+      batchSize = 8,
+      lose?: (t: Setup) => Promise<void>,
+    ) => {
+      const t = await setup({ '0/0/happy': other, '0/0/sad': face, '0/1/sad': face }, batchSize);
       await t.stage(0, 0);
       const r0 = await filterRound(t.ctx, { ...ref, outputUrl: t.output, round: 0 });
       expect(r0.current.decisions.map((d) => d.keep)).toEqual([true, true]);
-      const flip = (h: string) => [...h].map((c) => (c === '0' ? '1' : '0')).join('');
-      const decisions = r0.current.decisions.map((d) => ({ ...d, phash: flip(d.phash!) }));
+      const complement = (h: string) =>
+        [...h].map((c) => (15 - Number.parseInt(c, 16)).toString(16)).join('');
+      const decisions = r0.current.decisions.map((d) => ({ ...d, phash: complement(d.phash!) }));
       await t.store.put(t.ctx.keys.decisions(0, 0), JSON.stringify({ round: 0, measurement, decisions }));
+      await lose?.(t);
       await t.stage(0, 1, deficit);
       const r1 = await filterRound(t.ctx, { ...ref, outputUrl: t.output, round: 1, classCounts: deficit });
       return r1.current.decisions[0]!;
     };
+    const duplicate = { keep: false, reasons: ['near-duplicate'] };
     // Decisions from before measurements were recorded, or from another one: measured again.
-    expect(await roundOneKeeps(undefined)).toMatchObject({ keep: false, reasons: ['near-duplicate'] });
-    expect(await roundOneKeeps('sharp-grey/0')).toMatchObject({ keep: false, reasons: ['near-duplicate'] });
+    expect(await roundOne(undefined)).toMatchObject(duplicate);
+    expect(await roundOne('sharp-grey/0')).toMatchObject(duplicate);
+    // Every part of the round is read, not only the first.
+    expect(await roundOne(undefined, 1)).toMatchObject(duplicate);
+    // A staged part that is gone is an error, not a shorter list of hashes.
+    await expect(
+      roundOne(undefined, 1, (t) => t.store.delete(t.ctx.keys.labelsPart(0, 0, 1))),
+    ).rejects.toThrow();
     // Under this measurement the stored hash is the truth, so the far one lets the repeat through.
-    expect(await roundOneKeeps(MEASUREMENT)).toMatchObject({ keep: true });
+    expect(await roundOne(MEASUREMENT)).toMatchObject({ keep: true });
   });
 
   it('a shard decides the same whether or not another shard is committed, and reuses its decision', async () => {
