@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { FarmClient } from '../client/runs';
 import {
   decodeCls,
@@ -14,8 +14,9 @@ import { resolveConnections } from '../infra/connections';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { formatReport, writeRunReports } from '../report';
 import { openStore } from '../storage';
+import { wholeNumber } from './options';
 
-const int = (v: string) => Number.parseInt(v, 10);
+const SCHEMES = ['s3', 'pipe', 'presigned'] as const satisfies readonly UrlScheme[];
 
 /** The run's output URL: given, or remembered by Temporal in the run's memo. */
 async function outputOf(runId: string, given: string | undefined) {
@@ -34,13 +35,16 @@ export function registerConsumerCommands(program: Command): void {
     .command('urls')
     .argument('<run>', 'run id')
     .description('URLs of the committed shards, for webdataset (only shards whose sidecar exists)')
-    .option(
-      '--scheme <scheme>',
-      's3 | pipe (pipe:aws s3 cp ... -) | presigned (https, no credentials needed)',
-      's3',
+    .addOption(
+      new Option(
+        '--scheme <scheme>',
+        'pipe: pipe:aws s3 cp ... - for webdataset; presigned: https, no credentials needed',
+      )
+        .choices(SCHEMES)
+        .default('s3'),
     )
     .option('--template', 'one brace-expanded URL instead of one per line')
-    .option('--expires <seconds>', 'presigned URL lifetime', int, 24 * 3600)
+    .option('--expires <seconds>', 'presigned URL lifetime', wholeNumber(1), 24 * 3600)
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
     .action(
       async (
@@ -66,16 +70,16 @@ export function registerConsumerCommands(program: Command): void {
     .argument('<run>', 'run id')
     .description('stream samples of a run (split, shuffled, resumable), one JSON line per sample')
     .option('--output <url>', 'the run output URL, when Temporal no longer knows the run')
-    .option('--rank <n>', 'this rank', int, 0)
-    .option('--world-size <n>', 'ranks in all', int, 1)
-    .option('--worker <n>', 'this dataloader worker', int, 0)
-    .option('--workers <n>', 'dataloader workers per rank', int, 1)
-    .option('--seed <n>', 'shuffle seed', int, 0)
-    .option('--epoch <n>', 'epoch (changes the order)', int, 0)
+    .option('--rank <n>', 'this rank', wholeNumber(0), 0)
+    .option('--world-size <n>', 'ranks in all', wholeNumber(1), 1)
+    .option('--worker <n>', 'this dataloader worker', wholeNumber(0), 0)
+    .option('--workers <n>', 'dataloader workers per rank', wholeNumber(1), 1)
+    .option('--seed <n>', 'shuffle seed', wholeNumber(0), 0)
+    .option('--epoch <n>', 'epoch (changes the order)', wholeNumber(0), 0)
     .option('--no-shuffle', 'planned order')
     .option('--live', 'follow a running run until _SUCCESS')
     .option('--verify', 'check every shard against its sidecar checksum')
-    .option('--limit <n>', 'stop after n samples', int)
+    .option('--limit <n>', 'stop after n samples', wholeNumber(1))
     .action(
       async (
         runId: string,
@@ -143,7 +147,7 @@ export function registerConsumerCommands(program: Command): void {
     .command('inspect')
     .argument('<shard>', 'a shard URL: s3://bucket/.../shard-000000.tar or file:///.../shard-000000.tar')
     .description('members, sample count, label histogram, first samples, and whether it matches its sidecar')
-    .option('--samples <n>', 'first samples to show', int, 3)
+    .option('--samples <n>', 'first samples to show', wholeNumber(0), 3)
     .option('--json', 'machine-readable output')
     .action(async (shard: string, opts: { samples: number; json?: boolean }) => {
       const conn = await resolveConnections();

@@ -6,6 +6,7 @@ import { describeQueues, formatQueueLoad, type QueueLoad } from '../client/task-
 import { resolveConnections } from '../infra/connections';
 import { loadSpec } from '../spec';
 import { redact } from '../storage/redact';
+import { wholeNumber } from './options';
 import { formatDuration, formatRejects, progressLine } from './output';
 
 /** Every run command: connect, act, and close the connection whatever happens. */
@@ -92,17 +93,11 @@ export async function watchRun(client: FarmClient, runId: string, output?: strin
 const HEARTBEAT_OPTION = [
   '--heartbeat <seconds>',
   'stage heartbeat timeout: a stage silent this long is retried on another worker',
-  (v: string) => Number.parseInt(v, 10),
+  wholeNumber(1),
 ] as const;
 
 function heartbeat(opts: { heartbeat?: number }) {
-  if (opts.heartbeat === undefined) return undefined;
-  if (!Number.isInteger(opts.heartbeat) || opts.heartbeat < 1) {
-    throw Object.assign(new Error(`--heartbeat: got ${opts.heartbeat}; expected whole seconds >= 1`), {
-      code: 'invalid-option',
-    });
-  }
-  return { heartbeatSeconds: opts.heartbeat };
+  return opts.heartbeat === undefined ? undefined : { heartbeatSeconds: opts.heartbeat };
 }
 
 export function registerRunCommands(program: Command): void {
@@ -111,7 +106,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<spec>', 'run spec file (YAML or JSON)')
     .description('validate a spec, write spec.json once and start the run')
     .option('--wait', 'follow the run with a progress bar until it ends')
-    .option('--window <n>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
+    .option('--window <n>', 'shards in flight at once', wholeNumber(1))
     .option(...HEARTBEAT_OPTION)
     .action(async (specPath: string, opts: { wait?: boolean; window?: number; heartbeat?: number }) => {
       const spec = await loadSpec(specPath);
@@ -219,7 +214,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command('window')
     .argument('<run>', 'run id')
-    .argument('<shards>', 'shards in flight at once', (v) => Number.parseInt(v, 10))
+    .argument('<shards>', 'shards in flight at once', wholeNumber(1))
     .description('change how many shards run at once, while the run goes on')
     .action(async (runId: string, size: number) => {
       await withClient(async (client) => {

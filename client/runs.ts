@@ -36,6 +36,13 @@ export interface LaunchOptions {
 export const DEFAULT_TIMEOUTS: StageTimeouts = { heartbeatSeconds: 60, stageStartToCloseSeconds: 2 * 3600 };
 export const DEFAULT_WINDOW = 8;
 
+/** A window below one shard would leave the run waiting for ever with nothing in flight. */
+function checkWindow(size: number): void {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RunError('invalid-window', `window: got ${size}; expected a whole number of shards >= 1`);
+  }
+}
+
 export interface RunStatus {
   runId: string;
   outputUrl: string;
@@ -106,6 +113,7 @@ export class FarmClient {
    */
   async launch(spec: Spec, options: LaunchOptions = {}): Promise<{ runId: string; uiUrl?: string }> {
     checkBackends(spec);
+    if (options.window !== undefined) checkWindow(options.window);
     const store = this.store(spec.output);
     const key = runKeys(spec.runId).spec;
     const written = await store.putIfAbsent(key, specToJson(spec), { contentType: 'application/json' });
@@ -222,9 +230,7 @@ export class FarmClient {
 
   /** Changes how many shards run at once, while the run goes on. */
   async setWindow(runId: string, size: number): Promise<void> {
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RunError('run-unknown', `window: got ${size}; expected a whole number of shards >= 1`);
-    }
+    checkWindow(size);
     await this.checkRunning(runId);
     await this.client.workflow.getHandle(runId).signal(setWindowSignal, size);
   }

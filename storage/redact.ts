@@ -85,12 +85,18 @@ function redactValue(value: unknown, seen: WeakSet<object>): unknown {
   if (typeof value === 'string') return redactText(value);
   if (typeof value === 'function') return '[function]';
   if (value === null || typeof value !== 'object') return value;
+  // `seen` holds the objects on the way down to this one: only an object inside itself is
+  // circular. One reached twice by two paths (a run status quoting its tallies) is written twice.
   if (seen.has(value)) return '[circular]';
   seen.add(value);
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, seen));
-  const out: Record<string, unknown> = {};
-  for (const [field, inner] of Object.entries(value)) {
-    out[field] = SECRET_FIELD.test(field) && inner !== undefined ? REDACTED : redactValue(inner, seen);
+  try {
+    if (Array.isArray(value)) return value.map((item) => redactValue(item, seen));
+    const out: Record<string, unknown> = {};
+    for (const [field, inner] of Object.entries(value)) {
+      out[field] = SECRET_FIELD.test(field) && inner !== undefined ? REDACTED : redactValue(inner, seen);
+    }
+    return out;
+  } finally {
+    seen.delete(value);
   }
-  return out;
 }

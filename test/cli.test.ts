@@ -102,6 +102,28 @@ describe('the synfarm CLI', () => {
     expect(stderr).toContain('npm run build:workflows');
   });
 
+  it('a numeric flag or argument out of range, or an unknown scheme, is refused before anything runs', async () => {
+    const file = await specFile('runId: window-zero\ntarget: 8\noutput: file:///tmp/never-written\n');
+    for (const [args, said] of [
+      [
+        ['launch', file, '--window', '0'],
+        /--window <n>' argument '0' is invalid. expected a whole number >= 1/,
+      ],
+      [['launch', file, '--window', 'abc'], /--window <n>' argument 'abc' is invalid/],
+      [
+        ['window', 'some-run', '0'],
+        /value '0' is invalid for argument 'shards'. expected a whole number >= 1/,
+      ],
+      [['read', 'some-run', '--limit', '-1'], /--limit <n>' argument '-1' is invalid/],
+      [['urls', 'some-run', '--scheme', 'ftp'], /Allowed choices are s3, pipe, presigned/],
+    ] as const) {
+      const { code, stdout, stderr } = await synfarm(...args);
+      expect(code, args.join(' ')).toBe(1);
+      expect(stderr).toMatch(said);
+      expect(stdout).toBe('');
+    }
+  });
+
   it('status of an unknown run says what to pass', async () => {
     const { code, stderr } = await synfarm('status', uniqueId('nope'));
     expect(code).toBe(1);

@@ -222,6 +222,18 @@ describe('secrets stay out of output', () => {
     expect(redactUrl(config.shard)).toContain('x-id=GetObject');
   });
 
+  it('redact() writes an object reached by two paths both times, and only a loop as [circular]', () => {
+    const rejects = { 'no-face': 2, credentials: SECRET };
+    const status = { rejectsByReason: rejects, progress: { rejectsByReason: rejects } };
+    expect(redact(status)).toEqual({
+      rejectsByReason: { 'no-face': 2, credentials: '[redacted]' },
+      progress: { rejectsByReason: { 'no-face': 2, credentials: '[redacted]' } },
+    });
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    expect(redact(loop)).toEqual({ name: 'loop', self: '[circular]' });
+  });
+
   it('keeps credentials written into a store URL out of the error about it', () => {
     const error = (() => {
       try {
