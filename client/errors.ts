@@ -6,7 +6,8 @@ export class RunError extends Error {
       | 'run-running'
       | 'run-unknown'
       | 'output-unknown'
-      | 'invalid-window',
+      | 'invalid-window'
+      | 'temporal-unreachable',
     message: string,
   ) {
     super(message);

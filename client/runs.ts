@@ -79,7 +79,15 @@ export class FarmClient {
   ) {}
 
   static async connect(options: FarmClientOptions): Promise<FarmClient> {
-    const connection = await Connection.connect(connectionOptions(options.temporal));
+    const connection = await Connection.connect(connectionOptions(options.temporal)).catch(
+      (error: unknown) => {
+        throw new RunError(
+          'temporal-unreachable',
+          `Cannot reach Temporal at ${options.temporal.address} (${(error as Error).message}): start it ` +
+            '(`synfarm dev up` for the local one) or set its address (SYNFARM_TEMPORAL_ADDRESS or the config file).',
+        );
+      },
+    );
     return new FarmClient(
       new Client({ connection, namespace: options.temporal.namespace }),
       connection,

@@ -12,18 +12,20 @@ import { stackEnv, testStack } from './support/stack';
 
 const run = promisify(execFile);
 
-/** Runs the real CLI against the test stack; resolves with exit code and both streams. */
+/** Runs the real CLI against the test stack (or `env` over it); resolves with exit code and both streams. */
 async function synfarm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return synfarmWith({}, ...args);
+}
+
+async function synfarmWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(
       process.execPath,
       [path.join(PROJECT_ROOT, 'bin', 'synfarm.mjs'), ...args],
-      {
-        env: {
-          ...process.env,
-          ...stackEnv(),
-        },
-      },
+      { env: { ...process.env, ...stackEnv(), ...env } },
     );
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -122,6 +124,17 @@ describe('the synfarm CLI', () => {
       expect(stderr).toMatch(said);
       expect(stdout).toBe('');
     }
+  });
+
+  it('a Temporal that cannot be reached is named, with how to start it, in one line', async () => {
+    const { code, stderr } = await synfarmWith(
+      { SYNFARM_TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      'status',
+      'any-run',
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/Cannot reach Temporal at 127\.0\.0\.1:1 .*synfarm dev up/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('status of an unknown run says what to pass', async () => {
