@@ -24,10 +24,10 @@ async function withClient<T>(fn: (client: FarmClient) => Promise<T>): Promise<T>
   }
 }
 
-function describeStatus(status: RunStatus): string {
+export function describeStatus(status: RunStatus): string {
   const s = redact(status) as RunStatus;
   const lines = [
-    `run        ${s.runId} (${s.workflow})`,
+    `run        ${s.runId} (${s.workflow}${s.progress?.state === 'paused' ? ', paused: no shard starts until synfarm unpause' : ''})`,
     `output     ${s.outputUrl}`,
     `shards     ${s.committed.shards}/${s.committed.plannedShards} committed`,
     `samples    ${s.committed.samples.toLocaleString('en-US')} committed of ${s.committed.plannedSamples.toLocaleString('en-US')} planned`,
@@ -165,7 +165,16 @@ export function registerRunCommands(program: Command): void {
     .option(...HEARTBEAT_OPTION)
     .action(async (runId: string, opts: { output?: string; wait?: boolean; heartbeat?: number }) => {
       await withClient(async (client) => {
-        const { uiUrl } = await client.resume(runId, { output: opts.output, timeouts: heartbeat(opts) });
+        const { uiUrl, complete } = await client.resume(runId, {
+          output: opts.output,
+          timeouts: heartbeat(opts),
+        });
+        if (complete) {
+          process.stdout.write(
+            `${runId} is complete (${complete.shards} shards committed): nothing to resume\n`,
+          );
+          return;
+        }
         process.stdout.write(`resumed ${runId}${uiUrl ? ` (${uiUrl})` : ''}\n`);
         if (opts.wait) {
           const status = await watchRun(client, runId, opts.output);

@@ -193,9 +193,12 @@ export class FarmClient {
   async resume(
     runId: string,
     options: LaunchOptions & { output?: string } = {},
-  ): Promise<{ uiUrl?: string }> {
+  ): Promise<{ uiUrl?: string; complete?: { shards: number } }> {
     const outputUrl = await this.outputOf(runId, options.output);
     const spec = await this.storedSpec(outputUrl, runId);
+    // Every shard committed: a new execution would only find that out again.
+    const manifest = await new RunObjects(this.store(outputUrl), runId).manifest();
+    if (manifest?.state === 'complete') return { complete: { shards: manifest.totals.shards } };
     if ((await this.workflowState(runId)) === 'running') {
       await this.client.workflow.getHandle(runId).signal(unpauseSignal);
       throw new RunError(

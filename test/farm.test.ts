@@ -163,6 +163,10 @@ describe('farm: a run through the real Temporal server and S3', () => {
     expect(err.code).toBe('run-exists-with-other-spec');
     expect(err.message).toContain(runId);
     expect(err.message).toContain('different spec');
+    // Resuming the complete run says so and starts nothing: the finished execution is still the last.
+    const finished = (await farm.client.client.workflow.getHandle(runId).describe()).runId;
+    expect(await farm.client.resume(runId)).toEqual({ complete: { shards: spec.shardCount } });
+    expect((await farm.client.client.workflow.getHandle(runId).describe()).runId).toBe(finished);
   });
 
   it('a run whose spec.json is invalid fails at once as non-retryable, not stuck in retries', async () => {
