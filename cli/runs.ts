@@ -111,7 +111,16 @@ export function registerRunCommands(program: Command): void {
     .action(async (specPath: string, opts: { wait?: boolean; window?: number; heartbeat?: number }) => {
       const spec = await loadSpec(specPath);
       await withClient(async (client) => {
-        const { uiUrl } = await client.launch(spec, { window: opts.window, timeouts: heartbeat(opts) });
+        const { uiUrl, complete } = await client.launch(spec, {
+          window: opts.window,
+          timeouts: heartbeat(opts),
+        });
+        if (complete) {
+          process.stdout.write(
+            `${spec.runId} is complete (${complete.shards} shards committed): nothing to launch\n`,
+          );
+          return;
+        }
         process.stdout.write(
           `launched ${spec.runId}: ${spec.targetSamples.toLocaleString('en-US')} samples in ${spec.shardCount} shards -> ${spec.output}\n`,
         );

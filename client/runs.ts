@@ -117,9 +117,13 @@ export class FarmClient {
 
   /**
    * Writes spec.json once and starts the run. Launching the same spec again continues the run
-   * (like resume); the same run id with a different spec is refused before anything is written.
+   * (like resume), or says it is complete; the same run id with a different spec is refused
+   * before anything is written.
    */
-  async launch(spec: Spec, options: LaunchOptions = {}): Promise<{ runId: string; uiUrl?: string }> {
+  async launch(
+    spec: Spec,
+    options: LaunchOptions = {},
+  ): Promise<{ runId: string; uiUrl?: string; complete?: { shards: number } }> {
     checkBackends(spec);
     if (options.window !== undefined) checkWindow(options.window);
     const store = this.store(spec.output);
@@ -133,6 +137,8 @@ export class FarmClient {
           `run "${spec.runId}" already exists at ${spec.output} with a different spec (${store.url}/${key}); choose another runId, or resume it with: synfarm resume ${spec.runId}`,
         );
       }
+      const complete = await this.completeRun(spec.output, spec.runId);
+      if (complete) return { runId: spec.runId, complete };
     }
     await this.start(spec, options);
     return { runId: spec.runId, uiUrl: this.uiLink(spec.runId) };
@@ -196,9 +202,8 @@ export class FarmClient {
   ): Promise<{ uiUrl?: string; complete?: { shards: number } }> {
     const outputUrl = await this.outputOf(runId, options.output);
     const spec = await this.storedSpec(outputUrl, runId);
-    // Every shard committed: a new execution would only find that out again.
-    const manifest = await new RunObjects(this.store(outputUrl), runId).manifest();
-    if (manifest?.state === 'complete') return { complete: { shards: manifest.totals.shards } };
+    const complete = await this.completeRun(outputUrl, runId);
+    if (complete) return { complete };
     if ((await this.workflowState(runId)) === 'running') {
       await this.client.workflow.getHandle(runId).signal(unpauseSignal);
       throw new RunError(
@@ -246,6 +251,12 @@ export class FarmClient {
     await this.client.workflow.getHandle(runId).signal(setWindowSignal, size);
   }
 
+  /** Every shard committed: a new execution would only find that out again. */
+  private async completeRun(outputUrl: string, runId: string): Promise<{ shards: number } | undefined> {
+    const manifest = await new RunObjects(this.store(outputUrl), runId).manifest();
+    return manifest?.state === 'complete' ? { shards: manifest.totals.shards } : undefined;
+  }
+
   private async checkRunning(runId: string): Promise<void> {
     if ((await this.workflowState(runId)) !== 'running') {
       throw new RunError('run-unknown', `run "${runId}" is not running; see: synfarm status ${runId}`);
@@ -253,6 +264,10 @@ export class FarmClient {
   }
 
   async cancel(runId: string): Promise<void> {
+    const state = await this.workflowState(runId);
+    if (state !== 'running' && state !== 'unknown') {
+      throw new RunError('run-unknown', `run "${runId}" is not running (${state}): nothing to cancel`);
+    }
     try {
       await this.client.workflow.getHandle(runId).cancel();
     } catch (err) {

@@ -351,12 +351,14 @@ describe('farm under faults: nothing lost, nothing doubled, byte-identical resul
       async () => (await store.head(runKeys(spec.runId).shardSidecar(0))) !== null,
       120_000,
     );
-    await farm.client.cancel(spec.runId);
+    // The last shard may commit before the cancel lands: then there is nothing to cancel or resume.
+    await farm.client.cancel(spec.runId).catch((e: Error) => {
+      if (!/not running \(completed\)/.test(e.message)) throw e;
+    });
     await farm.client.client.workflow
       .getHandle(spec.runId)
       .result()
       .catch(() => undefined);
-    // The cancel may land after the last commit: a complete run has nothing to resume.
     const { complete } = await farm.client.resume(spec.runId);
     if (!complete) await farm.client.client.workflow.getHandle(spec.runId).result();
     const resumed = await snapshot(spec);

@@ -163,10 +163,15 @@ describe('farm: a run through the real Temporal server and S3', () => {
     expect(err.code).toBe('run-exists-with-other-spec');
     expect(err.message).toContain(runId);
     expect(err.message).toContain('different spec');
-    // Resuming the complete run says so and starts nothing: the finished execution is still the last.
+    // Resuming or launching the complete run again says so and starts nothing (the finished
+    // execution is still the last one), and there is nothing to cancel.
     const finished = (await farm.client.client.workflow.getHandle(runId).describe()).runId;
-    expect(await farm.client.resume(runId)).toEqual({ complete: { shards: spec.shardCount } });
+    const complete = { shards: spec.shardCount };
+    expect(await farm.client.resume(runId)).toEqual({ complete });
+    expect(await farm.client.launch(spec)).toEqual({ runId, complete });
     expect((await farm.client.client.workflow.getHandle(runId).describe()).runId).toBe(finished);
+    const cancel = await farm.client.cancel(runId).catch((e) => e);
+    expect(cancel.message).toMatch(/is not running \(completed\): nothing to cancel/);
   });
 
   it('a run whose spec.json is invalid fails at once as non-retryable, not stuck in retries', async () => {
