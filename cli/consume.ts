@@ -13,6 +13,7 @@ import {
 import { resolveConnections } from '../infra/connections';
 import { AFFECTNET_CLASSES } from '../plan/expressions';
 import { formatReport, writeRunReports } from '../report';
+import { RunObjects } from '../run/objects';
 import { openStore } from '../storage';
 import { wholeNumber } from './options';
 
@@ -138,6 +139,8 @@ export function registerConsumerCommands(program: Command): void {
       const { outputUrl, s3 } = await outputOf(runId, opts.output);
       // Rebuilt from the committed sidecars each time, so it also reports on a run still going.
       const store = openStore(outputUrl, s3);
+      // A run id or output URL that names no run is an error, not an empty report written there.
+      await new RunObjects(store, runId).spec();
       const { report, htmlKey } = await writeRunReports(store, runId, { html: opts.html === true });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
       if (htmlKey) process.stderr.write(`report.html: ${store.url.replace(/\/+$/, '')}/${htmlKey}\n`);

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { renderOne } from '../models/procedural';
 import { AFFECTNET_CLASSES, type ExpressionClass } from '../plan/expressions';
@@ -48,13 +49,14 @@ export function registerRenderCommand(program: Command): void {
             },
           );
         }
+        const format = formatOfFile(opts.out);
         const image = await renderOne({
           className: opts.class as ExpressionClass,
           aus: opts.au ? parseAus(opts.au) : undefined,
           prompt: opts.prompt,
           seed: opts.seed,
           size: opts.size,
-          format: opts.out.toLowerCase().endsWith('.png') ? 'png' : 'jpg',
+          format,
         });
         await writeFile(opts.out, image.bytes);
         const prompt = image.meta.prompt as { used?: string[]; ignored?: string[] } | undefined;
@@ -63,4 +65,14 @@ export function registerRenderCommand(program: Command): void {
         );
       },
     );
+}
+
+/** The image format a file name asks for; a name that asks for neither would get bytes it does not name. */
+function formatOfFile(file: string): 'png' | 'jpg' {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpg';
+  throw Object.assign(new Error(`--out: got "${file}"; expected a file name ending in .png, .jpg or .jpeg`), {
+    code: 'invalid-option',
+  });
 }

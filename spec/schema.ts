@@ -84,9 +84,10 @@ const HTTP_URL_EXPECTED = 'an http:// or https:// URL of the inference server';
  * errors: a credential in the URL is written as `${ENV_NAME}`, which only the GPU workers resolve
  * from their own environment (models/http-generator/secret-url.ts).
  */
+// The example is not written as a whole URL: error output redacts every URL's query and password.
 const HTTP_URL_SECRET_EXPECTED =
   `a URL without credentials written out: put \${ENV_NAME} in place of the password or token ` +
-  `(e.g. https://gen:7860/?token=\${GEN_TOKEN}) and set ENV_NAME on the GPU workers`;
+  `(e.g. end the URL with ?token=\${GEN_TOKEN}) and set ENV_NAME on the GPU workers`;
 const HttpUrlSchema = z
   .string({ error: HTTP_URL_EXPECTED })
   .refine(

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -137,6 +137,15 @@ describe('the synfarm CLI', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('report of a run that is not at the output URL says so and writes nothing there', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'synfarm-noreport-'));
+    const { code, stdout, stderr } = await synfarm('report', 'nope', '--output', `file://${dir}`);
+    expect(code).toBe(1);
+    expect(stderr).toContain('the run was never launched here');
+    expect(stdout).toBe('');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('status of an unknown run says what to pass', async () => {
     const { code, stderr } = await synfarm('status', uniqueId('nope'));
     expect(code).toBe(1);
@@ -183,5 +192,11 @@ describe('the synfarm CLI', () => {
     expect(stdout).toMatch(/used: .*elderly.*glasses/);
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height, meta.format]).toEqual([160, 160, 'png']);
+    // A name that promises another format gets nothing written, not JPEG bytes under that name.
+    const gif = out.replace(/png$/, 'gif');
+    const refused = await synfarm('render', '-o', gif);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('expected a file name ending in .png, .jpg or .jpeg');
+    await expect(sharp(gif).metadata()).rejects.toThrow();
   });
 });

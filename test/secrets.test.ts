@@ -51,6 +51,8 @@ describe('a URL with credentials in it', () => {
       expect((error as SpecError).field).toBe('generator.url');
       expect((error as Error).message).toContain('${ENV_NAME}');
       expect((error as Error).message).not.toContain(LITERAL_TOKEN);
+      // The hint survives the redaction every error goes through on its way to the user.
+      expect(redactText((error as Error).message)).toContain('?token=${GEN_TOKEN}) and set ENV_NAME');
     }
     // References are what the spec keeps; the worker resolves them.
     const ok = resolveSpec(spec('https://gen:${GEN_PASSWORD}@127.0.0.1:7860/?token=${GEN_TOKEN}'));
