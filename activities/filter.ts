@@ -71,12 +71,9 @@ export async function filterRound(
     const labels = unpackLabels(await ctx.store.get(ctx.keys.labelsPart(req.shard, req.round, p)));
     // Pixels are read only for samples with a face: passthrough labels (face: null, no error)
     // come from a calibrator that never looked at the image, and a no-face image has no crop.
-    const bytesByKey = new Map<string, Uint8Array>();
-    if (labels.some((l) => l.face)) {
-      const genKey = ctx.keys.generatedPart(req.shard, req.round, p);
-      for (const img of await unpackGeneratedPart(await ctx.store.get(genKey), genKey))
-        bytesByKey.set(img.key, img.bytes);
-    }
+    const bytesByKey = labels.some((l) => l.face)
+      ? await stagedImages(ctx, req.shard, req.round, p)
+      : new Map<string, Uint8Array>();
     const tones = new Map(parts[p]!.map((r) => [r.key, r.identity.skinTone]));
     for (const label of labels) {
       const facts = await imageFacts(label, bytesByKey.get(label.key));
@@ -139,9 +136,7 @@ async function keptHashes(
     const labelsKey = ctx.keys.labelsPart(shard, r.round, p);
     const labels = unpackLabels(await ctx.store.get(labelsKey)).filter((l) => wanted.has(l.key));
     if (labels.length === 0) continue;
-    const genKey = ctx.keys.generatedPart(shard, r.round, p);
-    const images = await unpackGeneratedPart(await ctx.store.get(genKey), genKey);
-    const bytesByKey = new Map(images.map((img) => [img.key, img.bytes]));
+    const bytesByKey = await stagedImages(ctx, shard, r.round, p);
     for (const label of labels) {
       const facts = await imageFacts(label, bytesByKey.get(label.key));
       if (facts) now.set(label.key, facts.phash);
@@ -149,6 +144,18 @@ async function keptHashes(
   }
   // A kept image that cannot be measured again keeps its stored hash: the nearest thing to it.
   return kept.map((d) => [now.get(d.key) ?? d.phash!, d.key]);
+}
+
+/** The encoded images of one staged generated part, by sample key. */
+async function stagedImages(
+  ctx: RunContext,
+  shard: number,
+  round: number,
+  part: number,
+): Promise<Map<string, Uint8Array>> {
+  const key = ctx.keys.generatedPart(shard, round, part);
+  const images = await unpackGeneratedPart(await ctx.store.get(key), key);
+  return new Map(images.map((img) => [img.key, img.bytes]));
 }
 
 async function imageFacts(label: Calibration, bytes: Uint8Array | undefined): Promise<ImageFacts | null> {

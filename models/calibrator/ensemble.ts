@@ -208,9 +208,10 @@ interface BatchContext {
 
 async function calibrateBatch(items: CalibrationItem[], ctx: BatchContext): Promise<Calibration[]> {
   const results: (Calibration | undefined)[] = new Array(items.length);
-  const onThisThread = ctx.decodeOnThisThread;
   const decoded = await Promise.all(
-    items.map(({ image }) => decodeImage(image.bytes, ctx.opts.imageSize, { onThisThread })),
+    items.map(({ image }) =>
+      decodeImage(image.bytes, ctx.opts.imageSize, { onThisThread: ctx.decodeOnThisThread }),
+    ),
   );
   const ok: { i: number; img: DecodedImage }[] = [];
   decoded.forEach((d, i) => {
